@@ -1,0 +1,299 @@
+"""NavTalk Portal settings: one file, every knob from the environment.
+
+Every variable read here is listed in `.env.example` and in the README's settings
+table. With nothing set the portal runs on embedded defaults: SQLite, a Celery broker
+on the filesystem (no server), and the local engine (`engine/`) as the upstream.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+
+# Runtime state (SQLite file, filesystem broker, beat schedule) lives here.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+if DEBUG:
+    # Development only: a fixed, obviously-insecure fallback. Production (DEBUG=False)
+    # refuses to start without SECRET_KEY.
+    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-dev-only-set-SECRET_KEY")
+else:
+    SECRET_KEY = env.str("SECRET_KEY")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "jobs",
+    "engine",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "jobs.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "navtalk_portal.urls"
+WSGI_APPLICATION = "navtalk_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "jobs.context_processors.portal",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory, so the worker processes that end-to-end tests start see it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Web, worker, beat and engine share one SQLite file: WAL + a busy timeout let
+    # them write without "database is locked"; IMMEDIATE avoids lock upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "jobs:create"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Portal -------------------------------------------------------------------------
+
+# Absolute base URL the upstream uses to fetch uploaded media (must be reachable by it).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How long a signed media URL handed to the upstream stays valid.
+MEDIA_URL_MAX_AGE = env.int("MEDIA_URL_MAX_AGE", default=3600)
+UPLOAD_MAX_VIDEO_MB = env.int("UPLOAD_MAX_VIDEO_MB", default=100)
+UPLOAD_MAX_IMAGE_MB = env.int("UPLOAD_MAX_IMAGE_MB", default=10)
+UPLOAD_MAX_AUDIO_MB = env.int("UPLOAD_MAX_AUDIO_MB", default=10)
+TEXT_MAX_CHARS = env.int("TEXT_MAX_CHARS", default=2000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# License keys are encrypted at rest with MultiFernet. The first key encrypts; every
+# key decrypts (rotation: put the new key first, run `manage.py rotate_license_keys`).
+def _derived_fernet_key(secret: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(f"license-keys:{secret}".encode()).digest()).decode()
+
+
+if DEBUG:
+    LICENSE_ENCRYPTION_KEYS = env.list("LICENSE_ENCRYPTION_KEYS", default=[_derived_fernet_key(SECRET_KEY)])
+else:
+    LICENSE_ENCRYPTION_KEYS = env.list("LICENSE_ENCRYPTION_KEYS")
+
+NAVTALK_GENERATE_URL = env.str("NAVTALK_GENERATE_URL", default="https://app.navtalk.ai/generate")
+NAVTALK_QUERY_STATUS_URL = env.str("NAVTALK_QUERY_STATUS_URL", default="https://api.navtalk.ai/query_status")
+# (connect, read) seconds for every upstream call.
+NAVTALK_CONNECT_TIMEOUT = env.float("NAVTALK_CONNECT_TIMEOUT", default=5.0)
+NAVTALK_READ_TIMEOUT = env.float("NAVTALK_READ_TIMEOUT", default=30.0)
+
+# The job pipeline.
+JOB_DEADLINE_SECONDS = env.int("JOB_DEADLINE_SECONDS", default=15 * 60)
+JOB_EXPECTED_SECONDS = env.float("JOB_EXPECTED_SECONDS", default=20.0)  # before any history exists
+POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=200)
+POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
+POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=0.5)
+POLL_MAX_BACKOFF_SECONDS = env.float("POLL_MAX_BACKOFF_SECONDS", default=30.0)
+RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=60.0)
+RECONCILE_DISPATCH_GRACE_SECONDS = env.float("RECONCILE_DISPATCH_GRACE_SECONDS", default=30.0)
+SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=5)
+# A poller's claim on a job lasts this long. A poll round starts no query after
+# POLL_LEASE_SECONDS − (connect + read timeout) − min(5 s, 10 %), so a round always ends inside its
+# lease (no second poller queries the same job meanwhile; jobs.checks verifies it), and a
+# worker killed mid-round delays its claimed jobs by at most this long.
+POLL_LEASE_SECONDS = env.float("POLL_LEASE_SECONDS", default=90.0)
+
+# Archiving finished videos into media storage (jobs.archive).
+ARCHIVE_RESULTS = env.bool("ARCHIVE_RESULTS", default=True)
+ARCHIVE_MAX_MB = env.int("ARCHIVE_MAX_MB", default=500)
+ARCHIVE_TIMEOUT_SECONDS = env.float("ARCHIVE_TIMEOUT_SECONDS", default=120.0)
+ARCHIVE_MAX_TRIES = env.int("ARCHIVE_MAX_TRIES", default=6)
+
+# --- Local engine -------------------------------------------------------------------
+
+# The licenses the local engine accepts. In development, one is derived from SECRET_KEY
+# so `make run` needs no configuration; `bootstrap` stores it as the first LicenseKey.
+ENGINE_LICENSES = env.list(
+    "ENGINE_LICENSES",
+    default=["sk-local-" + hashlib.sha256(f"engine:{SECRET_KEY}".encode()).hexdigest()[:32]],
+)
+ENGINE_BASE_URL = env.str("ENGINE_BASE_URL", default=PUBLIC_BASE_URL + "/engine").rstrip("/")
+
+# The SSRF-safe fetcher refuses every non-public address except these exact "ip:port"
+# pairs. Default: the local engine's own address when ENGINE_BASE_URL is on loopback,
+# so its results can be archived; nothing else private is ever reachable.
+def _loopback_pairs(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return [f"127.0.0.1:{port}", f"[::1]:{port}"]
+    return []
+
+
+FETCH_ALLOWED_PRIVATE = frozenset(env.list("FETCH_ALLOWED_PRIVATE", default=_loopback_pairs(ENGINE_BASE_URL)))
+ENGINE_MEDIA_ROOT = Path(env.str("ENGINE_MEDIA_ROOT", default=str(MEDIA_ROOT / "engine")))
+ENGINE_FETCH_MAX_MB = env.int("ENGINE_FETCH_MAX_MB", default=100)
+ENGINE_FETCH_TIMEOUT = env.float("ENGINE_FETCH_TIMEOUT", default=30.0)
+ENGINE_CONTENT_MAX_CHARS = env.int("ENGINE_CONTENT_MAX_CHARS", default=5000)
+# A render still "started" this long after it was queued is queued again.
+ENGINE_REDISPATCH_SECONDS = env.int("ENGINE_REDISPATCH_SECONDS", default=300)
+# Fault injection for tests and benchmarks, e.g. "latency=10,fail_rate=0.1,mode=instant".
+ENGINE_FAULTS = env.str("ENGINE_FAULTS", default="")
+ENGINE_FAULTS_SEED = env.int("ENGINE_FAULTS_SEED", default=None)
+
+# --- Celery -------------------------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+        # Look for new messages every 0.02 s (kombu's default 1 s caps a worker near one
+        # task per slot per second).
+        "polling_interval": 0.02,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Priorities on Redis (0 is the most urgent; the filesystem broker is FIFO): the batch
+# poller and the reconciler (default 0) never wait behind a burst of submissions (3),
+# and those never wait behind the deferred work a finished job brings (6).
+CELERY_TASK_ROUTES = {
+    "engine.tasks.*": {"queue": "engine"},
+    "jobs.tasks.submit_job": {"priority": 3},
+    "jobs.tasks.archive_job": {"priority": 6},
+    "jobs.tasks.notify_job_finished": {"priority": 6},
+}
+CELERY_BEAT_SCHEDULE = {
+    "poll-due-jobs": {"task": "jobs.tasks.poll_due_jobs", "schedule": POLL_INTERVAL_SECONDS,
+                      "options": {"expires": max(POLL_INTERVAL_SECONDS * 5, 5)}},
+    "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": RECONCILE_INTERVAL_SECONDS,
+                       "options": {"expires": RECONCILE_INTERVAL_SECONDS}},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Email, logging, security ---------------------------------------------------------
+
+_email_backend = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {}}}
+if _email_backend.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=587),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=True),
+    }
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="navtalk-portal@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # urllib3 logs request lines (with query strings, where /query_status carries the
+    # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
