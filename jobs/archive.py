@@ -1,0 +1,152 @@
+"""Archiving finished videos: the portal keeps its own copy of each result.
+
+Upstream URLs expire or move; the archived copy is what the gallery plays (falling back
+to the upstream URL until it exists). This module owns `Job.archive_*` the way services
+own `Job.status`: every change is a conditional UPDATE, so duplicate tasks are harmless.
+
+    ""  ──(job done, ARCHIVE_RESULTS)──► pending ──► archiving ──► done
+                                            ▲            │
+                                            └─(backoff)──┴──► failed (permanent error,
+                                                                or ARCHIVE_MAX_TRIES)
+"""
+
+import logging
+import os
+import random
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .fetch import FetchError, fetch_to_file
+from .models import Job
+
+log = logging.getLogger(__name__)
+A = Job.Archive
+LEASE = timedelta(minutes=5)  # an `archiving` claim older than this was abandoned
+
+
+def _publish(job_id: int, countdown: float = 0) -> None:
+    def publish():
+        try:
+            current_app.send_task("jobs.tasks.archive_job", args=[job_id], countdown=countdown or None,
+                                  retry=True, retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2})
+        except Exception:
+            log.warning("job %s: could not publish archive_job; the reconciler will retry", job_id, exc_info=True)
+
+    transaction.on_commit(publish)
+
+
+def schedule(job_id: int) -> None:
+    """Called once when a job becomes DONE."""
+    if not settings.ARCHIVE_RESULTS:
+        return
+    now = timezone.now()
+    if Job.objects.filter(pk=job_id, status=Job.Status.DONE, archive_status=A.NONE).update(
+            archive_status=A.PENDING, archive_next_at=now, archive_tries=0, archive_error="") == 1:
+        _publish(job_id)
+
+
+def archive_job(job_id: int) -> None:
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, archive_status=A.PENDING, archive_next_at__lte=now + timedelta(seconds=1)
+                                 ).update(archive_status=A.ARCHIVING, archive_tries=F("archive_tries") + 1,
+                                          archive_next_at=now + LEASE)
+    if claimed != 1:
+        return
+    job = Job.objects.get(pk=job_id)
+    media = Path(settings.MEDIA_ROOT)
+    video_name = f"results/{job.code.hex}.mp4"
+    poster_name = f"posters/{job.code.hex}.jpg"
+    try:
+        fetch_to_file(job.video_url, media / video_name, max_bytes=settings.ARCHIVE_MAX_MB * 2**20,
+                      timeout=settings.ARCHIVE_TIMEOUT_SECONDS, allowed_private=settings.FETCH_ALLOWED_PRIVATE)
+        duration = extract_poster(media / video_name, media / poster_name)
+    except FetchError as exc:
+        _archive_failed(job, exc.message, permanent=exc.permanent)
+        return
+    except MediaProbeError as exc:
+        _archive_failed(job, str(exc), permanent=True)
+        return
+    Job.objects.filter(pk=job_id, archive_status=A.ARCHIVING).update(
+        archive_status=A.DONE, archive_file=video_name, poster_file=poster_name if duration is not None else "",
+        video_duration=duration, archive_next_at=None, archive_error="")
+    log.info("job %s archived", job_id)
+
+
+def _archive_failed(job: Job, message: str, *, permanent: bool) -> None:
+    if permanent or job.archive_tries >= settings.ARCHIVE_MAX_TRIES:
+        Job.objects.filter(pk=job.pk, archive_status=A.ARCHIVING).update(
+            archive_status=A.FAILED, archive_error=message, archive_next_at=None)
+        log.warning("job %s: archive failed: %s", job.pk, message)
+        return
+    delay = min(2 ** job.archive_tries * 5, 600) * random.uniform(0.8, 1.2)
+    if Job.objects.filter(pk=job.pk, archive_status=A.ARCHIVING).update(
+            archive_status=A.PENDING, archive_error=message,
+            archive_next_at=timezone.now() + timedelta(seconds=delay)) == 1:
+        _publish(job.pk, countdown=delay)
+
+
+def retry_archive(job: Job) -> bool:
+    """A person's 'archive again' after a failed archive."""
+    if Job.objects.filter(pk=job.pk, status=Job.Status.DONE, archive_status=A.FAILED).update(
+            archive_status=A.PENDING, archive_tries=0, archive_next_at=timezone.now()) != 1:
+        return False
+    _publish(job.pk)
+    return True
+
+
+def reconcile_archives(now=None) -> int:
+    """Re-publish archives whose message was lost, and reclaim abandoned claims."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.RECONCILE_DISPATCH_GRACE_SECONDS)
+    Job.objects.filter(archive_status=A.ARCHIVING, archive_next_at__lt=now).update(
+        archive_status=A.PENDING, archive_next_at=now)
+    count = 0
+    for job_id in Job.objects.filter(archive_status=A.PENDING, archive_next_at__lt=now - grace
+                                     ).values_list("pk", flat=True)[:500]:
+        if Job.objects.filter(pk=job_id, archive_status=A.PENDING).update(archive_next_at=now) == 1:
+            _publish(job_id)
+            count += 1
+    return count
+
+
+class MediaProbeError(Exception):
+    pass
+
+
+def extract_poster(video: Path, poster: Path) -> float | None:
+    """Write the first decodable frame as a JPEG (atomically) and return the duration."""
+    import av  # heavy; only the worker that archives needs it
+
+    try:
+        with av.open(str(video)) as container:
+            if not container.streams.video:
+                raise MediaProbeError("The downloaded file has no video stream.")
+            stream = container.streams.video[0]
+            duration = None
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / 1_000_000
+            frame = next(container.decode(stream), None)
+            if frame is None:
+                raise MediaProbeError("The downloaded video has no frames.")
+            image = frame.to_image()
+    except av.error.FFmpegError as exc:
+        raise MediaProbeError(f"The downloaded file is not a playable video ({exc.__class__.__name__}).") from None
+    poster.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=poster.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            image.convert("RGB").save(out, format="JPEG", quality=85)
+        os.replace(tmp, poster)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return duration

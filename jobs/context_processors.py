@@ -1,0 +1,16 @@
+from functools import cache
+
+from . import notifications
+
+
+def portal(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    @cache
+    def unseen_count():  # one query, only on pages whose template asks for it
+        team = request.team
+        return notifications.unseen_count(user, team) if team else 0
+
+    return {"current_team": request.team, "user_teams": user.teams.all(), "unseen_count": unseen_count}

@@ -1,0 +1,452 @@
+"""The create form: one face (visual source), one voice (audio source), optional sliders.
+
+The two radios decide which inputs count; inputs of the options not chosen are ignored
+(their values are still re-rendered so nothing typed is lost). Uploads are checked by
+their content (magic bytes, and images are decoded once with Pillow), never by name or
+by the browser's content type.
+"""
+
+import uuid
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import filetype
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from PIL import Image
+
+from .models import Character, Job, method_label
+
+V, A = Job.Visual, Job.Audio
+
+# Radio value == the name of the input that counts when it is chosen.
+VISUAL_SOURCES = [
+    ("video_file", "Upload a video"),
+    ("video_url", "Video link"),
+    ("image_file", "Upload a photo"),
+    ("image_url", "Photo link"),
+    ("character", "Built-in character"),
+]
+AUDIO_SOURCES = [
+    ("audio_file", "Upload audio"),
+    ("audio_url", "Audio link"),
+    ("content", "Type text"),
+]
+VISUAL_TYPE = {"video_file": V.VIDEO, "video_url": V.VIDEO, "image_file": V.IMAGE, "image_url": V.IMAGE,
+               "character": V.CHARACTER}
+AUDIO_TYPE = {"audio_file": A.FILE, "audio_url": A.URL, "content": A.TEXT}
+SOURCE_INPUTS = {
+    "visual_source": {"video_file": ["video_file"], "video_url": ["video_url"], "image_file": ["image_file"],
+                      "image_url": ["image_url"], "character": ["character"]},
+    "audio_source": {"audio_file": ["audio_file"], "audio_url": ["audio_url"], "content": ["content", "voice"]},
+}
+SOURCE_WORDS = {"visual_source": "face", "audio_source": "voice"}
+
+# Advanced parameters with a numeric range: (min, max). Defaults are Job.ADVANCED_DEFAULTS.
+RANGES = {"bbox_shift": (-9, 9), "extra_margin": (0, 50), "left_cheek_width": (50, 150),
+          "right_cheek_width": (50, 150)}
+PARSING_MODES = [("jaw", "Jaw — blend along the jawline (default)"), ("raw", "Raw — no jaw parsing")]
+
+# What each kind of upload may be: sniffed MIME type -> stored extension.
+UPLOAD_KINDS = {
+    "video": ({"video/mp4": "mp4", "video/quicktime": "mov"}, "UPLOAD_MAX_VIDEO_MB", "an MP4 or MOV video"),
+    "image": ({"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}, "UPLOAD_MAX_IMAGE_MB",
+              "a JPG, PNG or WebP image"),
+    "audio": ({"audio/mpeg": "mp3", "audio/x-wav": "wav", "audio/wav": "wav"}, "UPLOAD_MAX_AUDIO_MB",
+              "an MP3 or WAV audio file"),
+}
+FILE_KIND = {"video_file": "video", "image_file": "image", "audio_file": "audio"}
+PILLOW_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+CHOOSE_AGAIN = "browsers cannot keep a chosen file when the page reloads, so choose the file again."
+
+http_url = URLValidator(schemes=["http", "https"], message="Enter a web link starting with http:// or https://.")
+
+
+class RangeInput(forms.NumberInput):
+    input_type = "range"
+
+
+def _sniff(head: bytes) -> tuple[str | None, str]:
+    """(mime, description) of a file's first bytes."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime, kind.extension.upper()
+    # MPEG audio frame sync without an ID3 tag (filetype misses some layer-III headers).
+    if len(head) > 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and (head[1] >> 1) & 0b11 == 0b01:
+        return "audio/mpeg", "MP3"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # maybe only a character cut at the 8 KB boundary
+        text = head[:exc.start].decode("utf-8") if exc.start >= len(head) - 3 else None
+    if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return None, "plain text"
+    return None, "an unknown format"
+
+
+def check_upload(upload, kind: str) -> str:
+    """Raise ValidationError unless `upload` really is `kind` within its size limit.
+    Returns the extension the file is stored under."""
+    mimes, limit_setting, what = UPLOAD_KINDS[kind]
+    limit_mb = getattr(settings, limit_setting)
+    if upload.size > limit_mb * 1024 * 1024:
+        raise ValidationError(
+            f"“{upload.name}” is {upload.size / 1024 / 1024:.1f} MB; the limit is {limit_mb} MB. "
+            "Choose a smaller file.", code="too_large")
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    mime, described = _sniff(head)
+    if mime not in mimes:
+        raise ValidationError(f"“{upload.name}” is not {what} (its content looks like {described}). "
+                              "Choose another file.", code="wrong_type")
+    ext = mimes[mime]
+    if kind == "image":
+        try:
+            with Image.open(upload) as image:
+                image_format = image.format
+                image.verify()
+        except Exception:  # Pillow raises many types for broken or hostile files
+            image_format = None
+        upload.seek(0)
+        if image_format != PILLOW_FORMATS[ext]:
+            raise ValidationError(f"“{upload.name}” could not be read as {what}. Choose another file.",
+                                  code="broken_image")
+    return ext
+
+
+def _url_name(url: str) -> str:
+    name = PurePosixPath(unquote(urlsplit(url).path)).stem
+    return name.replace("_", " ").replace("-", " ").strip()
+
+
+class CreateJobForm(forms.Form):
+    visual_source = forms.ChoiceField(choices=VISUAL_SOURCES, widget=forms.RadioSelect, required=False,
+                                      error_messages={"invalid_choice": "Choose one of the listed faces."})
+    video_file = forms.FileField(required=False, label="Video file (MP4 or MOV)",
+                                 widget=forms.FileInput(attrs={"accept": "video/mp4,video/quicktime,.mp4,.mov"}))
+    video_url = forms.CharField(required=False, max_length=2000, label="Link to a video (MP4 or MOV)",
+                                widget=forms.URLInput(attrs={"placeholder": "https://example.com/clip.mp4"}))
+    image_file = forms.FileField(required=False, label="Photo (JPG, PNG or WebP)",
+                                 widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    image_url = forms.CharField(required=False, max_length=2000, label="Link to a photo",
+                                widget=forms.URLInput(attrs={"placeholder": "https://example.com/photo.jpg"}))
+    character = forms.CharField(required=False, max_length=100, label="Character")
+
+    audio_source = forms.ChoiceField(choices=AUDIO_SOURCES, widget=forms.RadioSelect, required=False,
+                                     error_messages={"invalid_choice": "Choose one of the listed voices."})
+    audio_file = forms.FileField(required=False, label="Audio file (MP3 or WAV)",
+                                 widget=forms.FileInput(attrs={"accept": "audio/mpeg,audio/wav,.mp3,.wav"}))
+    audio_url = forms.CharField(required=False, max_length=2000, label="Link to an audio file (MP3 or WAV)",
+                                widget=forms.URLInput(attrs={"placeholder": "https://example.com/speech.mp3"}))
+    content = forms.CharField(required=False, label="Text to speak", strip=True,
+                              widget=forms.Textarea(attrs={"rows": 5, "placeholder": "Welcome to NavTalk."}))
+    voice = forms.CharField(required=False, max_length=10, label="Voice",
+                            widget=forms.RadioSelect(choices=[(v, v) for v in Job.VOICES]))
+
+    bbox_shift = forms.IntegerField(required=False, label="Mouth", widget=RangeInput(attrs={"step": 1}),
+                                    help_text="less open ↔ more open")
+    extra_margin = forms.IntegerField(required=False, label="Extra margin around the face (px)",
+                                      widget=RangeInput(attrs={"step": 1}), help_text="tight ↔ loose")
+    parsing_mode = forms.ChoiceField(required=False, choices=PARSING_MODES, widget=forms.RadioSelect,
+                                     label="Jaw blending",
+                                     error_messages={"invalid_choice": "Choose jaw or raw."})
+    left_cheek_width = forms.IntegerField(required=False, label="Left cheek blend (px)",
+                                          widget=RangeInput(attrs={"step": 1}), help_text="blend: narrow ↔ wide")
+    right_cheek_width = forms.IntegerField(required=False, label="Right cheek blend (px)",
+                                           widget=RangeInput(attrs={"step": 1}), help_text="blend: narrow ↔ wide")
+
+    title = forms.CharField(required=False, max_length=200, label="Title (optional)")
+    reuse_from = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+        if self.is_bound and any(name not in self.data for name in Job.ADVANCED_DEFAULTS):
+            # Absent sliders (a client that did not send them) mean "the default".
+            self.data = self.data.copy()
+            for name, default in Job.ADVANCED_DEFAULTS.items():
+                self.data.setdefault(name, str(default))
+        self.file_notices: dict[str, str] = {}
+        self.chosen: dict[str, str | None] = {}
+        for name, (low, high) in RANGES.items():
+            field = self.fields[name]
+            field.initial = Job.ADVANCED_DEFAULTS[name]
+            field.widget.attrs.update({"min": low, "max": high, "data-default": Job.ADVANCED_DEFAULTS[name]})
+            field.error_messages["invalid"] = "Enter a whole number."
+        self.fields["parsing_mode"].initial = Job.ADVANCED_DEFAULTS["parsing_mode"]
+        self.fields["content"].widget.attrs["maxlength"] = settings.TEXT_MAX_CHARS
+        self.reuse_job = self._reuse_job()
+
+    # --- duplicate and edit: files uploaded for another job of the same team -----------
+
+    def _reuse_job(self):
+        code = (self.data.get("reuse_from") if self.is_bound else self.initial.get("reuse_from")) or ""
+        try:
+            code = uuid.UUID(str(code))
+        except ValueError:
+            return None
+        return Job.objects.filter(team=self.team, code=code).first()
+
+    def reusable_file(self, source: str) -> str:
+        """Storage name of the source job's file usable for option `source`, or ''."""
+        job = self.reuse_job
+        if job is None:
+            return ""
+        if source == "audio_file":
+            return job.audio_file.name if job.audio_type == A.FILE and job.audio_file else ""
+        if source in ("video_file", "image_file") and job.visual_file and job.visual_type == VISUAL_TYPE[source]:
+            return job.visual_file.name
+        return ""
+
+    # --- which option is chosen -----------------------------------------------------------
+
+    def current_source(self, name: str) -> str:
+        """The option to show selected (bound data first, then initial)."""
+        if self.is_bound:
+            return self.chosen.get(name) or self.data.get(name) or ""
+        return self.initial.get(name) or ""
+
+    def _has_input(self, option: str) -> bool:
+        if option in FILE_KIND:
+            return bool(self.files.get(option))
+        return bool((self.data.get(option) or "").strip())
+
+    def _pick(self, name: str) -> str | None:
+        """The chosen option of radio `name`; with no radio, the one option filled in."""
+        cleaned = self.cleaned_data
+        options = SOURCE_INPUTS[name]
+        values = [v for v in (self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)])
+                  if v]
+        word = SOURCE_WORDS[name]
+        if len(values) > 1:
+            self.add_error(name, f"Choose only one {word}.")
+            return None
+        if values:
+            return cleaned.get(name) or None  # an invalid value already has its error
+        filled = [option for option in options if self._has_input(option)]
+        labels = dict(VISUAL_SOURCES + AUDIO_SOURCES)
+        if not filled:
+            self.add_error(name, f"Choose a {word}: " + ", ".join(labels[o].lower() for o in options) + ".")
+            return None
+        if len(filled) > 1:
+            self.add_error(name, f"Choose only one {word}: you filled in "
+                           + " and ".join(labels[o].lower() for o in filled) + ".")
+            return None
+        cleaned[name] = filled[0]
+        return filled[0]
+
+    # --- validation -----------------------------------------------------------------------
+
+    def clean(self):
+        cleaned = super().clean()
+        visual = self.chosen["visual_source"] = self._pick("visual_source")
+        audio = self.chosen["audio_source"] = self._pick("audio_source")
+        # Inputs of options not chosen are ignored, errors included.
+        counted = {i for name, src in (("visual_source", visual), ("audio_source", audio)) if src
+                   for i in SOURCE_INPUTS[name][src]}
+        for name, options in SOURCE_INPUTS.items():
+            for inputs in options.values():
+                for field in inputs:
+                    if field not in counted and field in self._errors:
+                        del self._errors[field]
+        self.extensions, self.reused = {}, {}
+        if visual:
+            self._clean_option(visual)
+        if audio:
+            self._clean_option(audio)
+        self.params = self._clean_params()
+        return cleaned
+
+    def _clean_option(self, option: str) -> None:
+        if option in self._errors:
+            return
+        cleaned = self.cleaned_data
+        if option in FILE_KIND:
+            upload = cleaned.get(option)
+            if upload:
+                try:
+                    self.extensions[option] = check_upload(upload, FILE_KIND[option])
+                except ValidationError as exc:
+                    self.add_error(option, exc)
+            elif self.reusable_file(option):
+                self.reused[option] = self.reusable_file(option)
+            else:
+                what = {"video_file": "a video", "image_file": "a photo", "audio_file": "an audio file"}[option]
+                self.add_error(option, f"Choose {what} to upload.")
+        elif option.endswith("_url"):
+            url = (cleaned.get(option) or "").strip()
+            if not url:
+                what = {"video_url": "video", "image_url": "photo", "audio_url": "audio file"}[option]
+                self.add_error(option, f"Enter the link to the {what}.")
+                return
+            try:
+                http_url(url)
+            except ValidationError as exc:
+                self.add_error(option, exc)
+                return
+            cleaned[option] = url
+        elif option == "character":
+            name = cleaned.get("character") or ""
+            if not name:
+                self.add_error("character", "Choose a character.")
+            elif not (character := Character.objects.filter(is_active=True, name=name).first()):
+                self.add_error("character", "That character is not available; choose another.")
+            else:
+                self.character_obj = character
+        elif option == "content":
+            text = cleaned.get("content") or ""
+            if not text:
+                self.add_error("content", "Type the text to speak.")
+            elif len(text) > settings.TEXT_MAX_CHARS:
+                self.add_error("content", f"The text has {len(text)} characters; the limit is "
+                                          f"{settings.TEXT_MAX_CHARS}. Shorten it.")
+            voice = cleaned.get("voice") or ""
+            if not voice:
+                self.add_error("voice", "Choose a voice for the text.")
+            elif voice not in Job.VOICES:
+                self.add_error("voice", "Choose one of the listed voices.")
+
+    def _clean_params(self) -> dict:
+        params = {}
+        for name, (low, high) in RANGES.items():
+            value = self.cleaned_data.get(name)
+            if value is None:
+                continue
+            if not low <= value <= high:
+                self.add_error(name, f"Choose a value from {low} to {high}.")
+            elif value != Job.ADVANCED_DEFAULTS[name]:
+                params[name] = value
+        mode = self.cleaned_data.get("parsing_mode")
+        if mode and mode != Job.ADVANCED_DEFAULTS["parsing_mode"]:
+            params["parsing_mode"] = mode
+        return params
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound or not self._errors:
+            return
+        for option in FILE_KIND:
+            upload = self.files.get(option)
+            if upload and option not in self._errors and option in self.chosen.values():
+                self.file_notices[option] = f"“{upload.name}” looked fine, but {CHOOSE_AGAIN}"
+            elif option in self._errors and upload:
+                self.file_notices[option] = CHOOSE_AGAIN[0].upper() + CHOOSE_AGAIN[1:]
+        for name in self._errors:
+            if name in self.fields:
+                field = self.fields[name]
+                described = [f"error-{name}"] + ([f"{self[name].auto_id}_helptext"] if field.help_text else [])
+                field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": " ".join(described)})
+
+    @property
+    def advanced_open(self) -> bool:
+        """Open the Advanced section when it holds an error or a value moved from its default."""
+        if self.is_bound and any(name in self.errors for name in Job.ADVANCED_DEFAULTS):
+            return True
+        values = {name: self[name].value() for name in Job.ADVANCED_DEFAULTS}
+        return any(str(values[name]) != str(default) for name, default in Job.ADVANCED_DEFAULTS.items()
+                   if values[name] not in (None, ""))
+
+    @property
+    def reusable(self) -> dict:
+        """Option -> storage name of a file the source job lets this form reuse."""
+        return {option: name for option in FILE_KIND if (name := self.reusable_file(option))}
+
+    def summary(self) -> str:
+        visual, audio = self.current_source("visual_source"), self.current_source("audio_source")
+        if visual in VISUAL_TYPE and audio in AUDIO_TYPE:
+            return method_label(VISUAL_TYPE[visual], AUDIO_TYPE[audio])
+        return "Choose a face and a voice."
+
+    # --- output -----------------------------------------------------------------------------
+
+    def default_title(self) -> str:
+        visual, audio = self.chosen["visual_source"], self.chosen["audio_source"]
+        if audio == "content":
+            words = self.cleaned_data["content"].split()
+            title = " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+            return title[:80]
+        for option in (visual, audio):
+            upload = self.cleaned_data.get(option) if option in FILE_KIND else None
+            if upload:
+                return PurePosixPath(upload.name).stem[:80] or "Uploaded file"
+        if visual == "character":
+            return str(self.character_obj)
+        for option in (visual, audio):
+            if option and option.endswith("_url") and (name := _url_name(self.cleaned_data[option])):
+                return name[:80]
+        return "Untitled video"
+
+    def job_inputs(self) -> dict:
+        """Keyword arguments for services.job_create (after is_valid())."""
+        data = self.cleaned_data
+        visual, audio = self.chosen["visual_source"], self.chosen["audio_source"]
+        title = data.get("title") or self.default_title()
+        inputs = dict(title=title, visual_type=VISUAL_TYPE[visual], visual_url="", visual_file="", character_name="",
+                      audio_type=AUDIO_TYPE[audio], audio_url="", audio_file="", content="", voice="",
+                      params=self.params)
+        if visual in ("video_file", "image_file"):
+            inputs["visual_file"] = self._stored(visual)
+        elif visual == "character":
+            inputs["character_name"] = self.character_obj.name
+        else:
+            inputs["visual_url"] = data[visual]
+        if audio == "audio_file":
+            inputs["audio_file"] = self._stored(audio)
+        elif audio == "audio_url":
+            inputs["audio_url"] = data["audio_url"]
+        else:
+            inputs["content"], inputs["voice"] = data["content"], data["voice"]
+        return inputs
+
+    def _stored(self, option: str):
+        upload = self.cleaned_data.get(option)
+        if not upload:
+            return self.reused[option]  # same storage name as the source job's file
+        upload.name = f"upload.{self.extensions[option]}"  # upload_to takes the sniffed extension
+        return upload
+
+
+def initial_from_job(job: Job) -> dict:
+    """The create form's initial values for Duplicate and edit."""
+    initial = {"title": f"{job.title} (copy)"[:200], "reuse_from": str(job.code)}
+    if job.visual_type == V.CHARACTER:
+        initial.update(visual_source="character", character=job.character_name)
+    else:
+        kind = "video" if job.visual_type == V.VIDEO else "image"
+        if job.visual_url:
+            initial.update({"visual_source": f"{kind}_url", f"{kind}_url": job.visual_url})
+        else:
+            initial["visual_source"] = f"{kind}_file"
+    if job.audio_type == A.URL:
+        initial.update(audio_source="audio_url", audio_url=job.audio_url)
+    elif job.audio_type == A.FILE:
+        initial["audio_source"] = "audio_file"
+    else:
+        initial.update(audio_source="content", content=job.content, voice=job.voice)
+    for name, default in Job.ADVANCED_DEFAULTS.items():
+        initial[name] = (job.params or {}).get(name, default)
+    return initial
+
+
+class HistoryFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search",
+                        widget=forms.SearchInput(attrs={"placeholder": "Title or text"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status")] + list(Job.Status.choices))
+    method = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Method",
+                                    choices=[("", "Any method")])
+    creator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Created by",
+                                     choices=[("", "Anyone")])
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, methods: dict, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["method"].choices = [("", "Any method")] + [(n, label) for n, label in methods.items()]
+        self.fields["creator"].choices = [("", "Anyone")] + [(u.pk, u.get_username()) for u in members]
+
+    def filters(self) -> dict:
+        """The valid filters (an invalid one is ignored, and shown with its error)."""
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

@@ -1,0 +1,14 @@
+"""Render the 11 voice samples the create page plays (jobs.voices), if missing."""
+
+from django.core.management.base import BaseCommand
+
+from jobs import voices
+from jobs.models import Job
+
+
+class Command(BaseCommand):
+    help = "Render the voice samples (MEDIA_ROOT/voices/<name>.wav) that do not exist yet."
+
+    def handle(self, *args, **options):
+        made = voices.render_all()
+        self.stdout.write(f"Voice samples: rendered {len(made)}, {len(Job.VOICES) - len(made)} were ready.")

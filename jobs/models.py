@@ -1,0 +1,371 @@
+"""The portal's data: teams, license keys, the character catalog, jobs and their events.
+
+Job lifecycle (only `jobs.services` changes `Job.status`, always by compare-and-swap):
+
+    QUEUED ──► SUBMITTING ──► STARTED ──► PROCESSING ──► DONE
+       ▲            │            │             │
+       │            ├────────────┴─────────────┴──► FAILED
+       │            └──► QUEUED   (transient /generate error that provably created
+       │                           no upstream task: back off and resubmit)
+       └── Retry (a person's explicit action, from FAILED or CANCELED)
+    QUEUED | SUBMITTING | STARTED | PROCESSING ──► CANCELED (a person's action)
+
+- QUEUED: saved; a `submit_job` task is (or will be, via the reconciler) on its way.
+- SUBMITTING: claimed by one worker, which is calling `/generate` right now. A job
+  stuck here with no task_id is resolved by `services.reconcile` (see there).
+- STARTED / PROCESSING: the upstream has a task_id; `next_poll_at` says when the batch
+  poller looks again. `deadline_at` bounds the wait (then FAILED, category timeout).
+- DONE / FAILED / CANCELED are terminal; only Retry leaves FAILED/CANCELED.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from . import crypto
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    default_key = models.ForeignKey(
+        "LicenseKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The license key this team's jobs use.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} in {self.team}"
+
+
+class LicenseKey(models.Model):
+    """A NavTalk (or local engine) license. The secret is stored encrypted and is never
+    rendered: forms take it write-only, everything else shows `masked`."""
+
+    name = models.CharField(max_length=100)
+    secret_encrypted = models.TextField(editable=False)
+    secret_hint = models.CharField(max_length=16, editable=False, help_text="Masked form, e.g. sk-…a1b2")
+    generate_url = models.URLField(default=settings.NAVTALK_GENERATE_URL)
+    query_status_url = models.URLField(default=settings.NAVTALK_QUERY_STATUS_URL)
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.secret_hint})"
+
+    @property
+    def secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = crypto.encrypt(value)
+        self.secret_hint = crypto.mask(value)
+
+    @property
+    def masked(self) -> str:
+        return self.secret_hint
+
+
+class Character(models.Model):
+    """A built-in character (`character_name` upstream), shown with a preview."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="Sent upstream, e.g. navtalk.Leo")
+    display_name = models.CharField(max_length=100)
+    description = models.CharField(max_length=200, blank=True)
+    preview = models.CharField(
+        max_length=300, blank=True,
+        help_text="Static path (e.g. characters/leo.jpg) or absolute URL of a preview image.",
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self):
+        return self.display_name or self.name
+
+    @property
+    def preview_url(self) -> str:
+        if not self.preview or self.preview.startswith(("http://", "https://", "/")):
+            return self.preview
+        from django.templatetags.static import static
+
+        return static(self.preview)
+
+
+def upload_to(instance, filename):
+    # Unguessable name; the extension comes from the sniffed content type (set by the form).
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"uploads/{uuid.uuid4().hex}.{ext}"
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Submitting"
+        STARTED = "started", "Started"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    ACTIVE_STATUSES = (Status.STARTED, Status.PROCESSING)  # polled
+    PENDING_STATUSES = (Status.QUEUED, Status.SUBMITTING)  # not yet upstream
+    IN_FLIGHT_STATUSES = PENDING_STATUSES + ACTIVE_STATUSES
+    TERMINAL_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELED)
+
+    class Visual(models.TextChoices):
+        VIDEO = "video", "Video"
+        IMAGE = "image", "Image"
+        CHARACTER = "character", "Built-in character"
+
+    class Audio(models.TextChoices):
+        URL = "audio_url", "Audio URL"
+        FILE = "audio_base64", "Audio file"
+        TEXT = "content", "Text to speech"
+
+    class Category(models.TextChoices):
+        INVALID_INPUT = "invalid_input", "Invalid input"
+        AUTH = "auth", "License rejected"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+        UPSTREAM_ERROR = "upstream_error", "Upstream error"
+        TIMEOUT = "timeout", "Timed out"
+        FACE_NOT_FOUND = "face_not_found", "Face not found"
+        MEDIA_UNREACHABLE = "media_unreachable", "Media unreachable"
+        GENERATION_FAILED = "generation_failed", "Generation failed"
+        INTERRUPTED = "interrupted", "Interrupted while submitting"
+        NOT_FOUND = "not_found", "Task unknown upstream"
+        CONFIGURATION = "configuration", "Configuration"
+
+    VOICES = {
+        "alloy": "Neutral and balanced; a safe default.",
+        "ash": "Clear and direct, slightly firm.",
+        "ballad": "Soft and melodic, storytelling.",
+        "coral": "Warm and friendly.",
+        "echo": "Calm, measured male voice.",
+        "fable": "Expressive, British-accented narrator.",
+        "onyx": "Deep and authoritative.",
+        "nova": "Bright, energetic female voice.",
+        "sage": "Gentle and thoughtful.",
+        "shimmer": "Light and upbeat.",
+        "verse": "Dynamic and dramatic.",
+    }
+
+    # Advanced parameters: (default, min, max). Only values moved away from the
+    # default are sent upstream.
+    ADVANCED_DEFAULTS = {
+        "bbox_shift": 0,
+        "extra_margin": 10,
+        "parsing_mode": "jaw",
+        "left_cheek_width": 90,
+        "right_cheek_width": 90,
+    }
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    license_key = models.ForeignKey(LicenseKey, null=True, on_delete=models.SET_NULL, related_name="jobs")
+    title = models.CharField(max_length=200)
+
+    # Inputs, kept as entered so a failed job can be retried or duplicated.
+    visual_type = models.CharField(max_length=10, choices=Visual.choices)
+    visual_url = models.URLField(max_length=2000, blank=True)
+    visual_file = models.FileField(upload_to=upload_to, blank=True)
+    character_name = models.CharField(max_length=100, blank=True)
+    audio_type = models.CharField(max_length=12, choices=Audio.choices)
+    audio_url = models.URLField(max_length=2000, blank=True)
+    audio_file = models.FileField(upload_to=upload_to, blank=True)
+    content = models.TextField(blank=True)
+    voice = models.CharField(max_length=10, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Advanced parameters moved from their default.")
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    attempt = models.PositiveIntegerField(default=1)
+    submit_tries = models.PositiveIntegerField(default=0)
+    upstream_task_id = models.CharField(max_length=200, blank=True)
+    upstream_status = models.CharField(max_length=20, blank=True)
+    upstream_reply = models.JSONField(null=True, blank=True, help_text="The upstream's last raw reply.")
+    video_url = models.URLField(max_length=2000, blank=True)
+    error_category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    error_message = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    submitting_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    # Set by the poller that claimed this job for one round of polling (see services).
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    # The archived copy of the result (jobs.archive): downloaded through the SSRF-safe
+    # fetcher when the job is done, with a poster frame and the duration.
+    class Archive(models.TextChoices):
+        NONE = "", "Not archived"
+        PENDING = "pending", "Archiving"
+        ARCHIVING = "archiving", "Archiving"
+        DONE = "done", "Archived"
+        FAILED = "failed", "Archive failed"
+
+    archive_status = models.CharField(max_length=10, choices=Archive.choices, blank=True, default="")
+    archive_file = models.FileField(upload_to="results/", blank=True)
+    poster_file = models.FileField(upload_to="posters/", blank=True)
+    video_duration = models.FloatField(null=True, blank=True)
+    archive_tries = models.PositiveIntegerField(default=0)
+    archive_next_at = models.DateTimeField(null=True, blank=True)
+    archive_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # History and gallery: WHERE team_id = … ORDER BY created_at DESC, id DESC.
+            models.Index(fields=["team", "-created_at", "-id"], name="job_team_created"),
+            # Gallery: WHERE team_id = … AND status = 'done' ORDER BY created_at DESC.
+            models.Index(fields=["team", "status", "-created_at"], name="job_team_status_created"),
+            # poll_due_jobs: WHERE status IN (started, processing) AND next_poll_at <= now
+            # ORDER BY next_poll_at. Partial, so it stays as small as the jobs in flight.
+            models.Index(
+                fields=["next_poll_at"], name="job_due_poll",
+                condition=Q(status__in=["started", "processing"]),
+            ),
+            # reconcile: WHERE status = 'queued' AND next_poll_at < … (and submitting_at).
+            models.Index(
+                fields=["next_poll_at"], name="job_pending",
+                condition=Q(status__in=["queued", "submitting"]),
+            ),
+            # archive.reconcile_archives: WHERE archive_status IN (pending, archiving)
+            # AND archive_next_at < now.
+            models.Index(fields=["archive_next_at"], name="job_archive_due",
+                         condition=Q(archive_status__in=["pending", "archiving"])),
+            # Notifications: WHERE created_by = … AND finished_at > seen_at.
+            models.Index(fields=["created_by", "-finished_at"], name="job_creator_finished"),
+            # poll_due_jobs, after claiming: WHERE claim_token = <this round's token>.
+            models.Index(fields=["claim_token"], name="job_claimed", condition=~Q(claim_token="")),
+            # Gallery placeholders (selectors.in_flight): WHERE team_id = … AND status IN
+            # (queued, submitting, started, processing) ORDER BY created_at DESC, id DESC.
+            # Partial: a team's few jobs in flight, never a scan of its history.
+            models.Index(fields=["team", "-created_at", "-id"], name="job_team_in_flight",
+                         condition=Q(status__in=["queued", "submitting", "started", "processing"])),
+            # notifications.unseen_count (the header, on every page): WHERE created_by_id = …
+            # AND team_id = … AND status IN (done, failed) AND finished_at > …: an
+            # index-only count of the person's finished jobs.
+            models.Index(fields=["created_by", "team", "finished_at"], name="job_creator_team_done",
+                         condition=Q(status__in=["done", "failed"])),
+            # expected_duration: WHERE license_key_id = … AND status = 'done'
+            # ORDER BY finished_at DESC LIMIT 50 (a key's recent durations).
+            models.Index(fields=["license_key", "-finished_at"], name="job_key_done",
+                         condition=Q(status="done")),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("jobs:detail", args=[self.code])
+
+    @property
+    def method(self) -> int:
+        """NavTalk's method number ①–⑨."""
+        visual = [self.Visual.VIDEO, self.Visual.IMAGE, self.Visual.CHARACTER].index(self.visual_type)
+        order = {
+            self.Visual.VIDEO: [self.Audio.URL, self.Audio.FILE, self.Audio.TEXT],
+            self.Visual.IMAGE: [self.Audio.TEXT, self.Audio.URL, self.Audio.FILE],
+            self.Visual.CHARACTER: [self.Audio.URL, self.Audio.FILE, self.Audio.TEXT],
+        }[self.visual_type]
+        return visual * 3 + order.index(self.audio_type) + 1
+
+    @property
+    def method_label(self) -> str:
+        return method_label(self.visual_type, self.audio_type)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL_STATUSES
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in self.IN_FLIGHT_STATUSES
+
+    @property
+    def duration_seconds(self):
+        end = self.finished_at or timezone.now()
+        return (end - self.created_at).total_seconds()
+
+    @property
+    def hint(self) -> str:
+        from .hints import hint_for
+
+        return hint_for(self.error_category)
+
+
+CIRCLED = "①②③④⑤⑥⑦⑧⑨"
+
+
+def _lower_first(label: str) -> str:
+    return label[:1].lower() + label[1:]  # "Audio URL" -> "audio URL"
+
+
+def method_label(visual_type: str, audio_type: str) -> str:
+    job = Job(visual_type=visual_type, audio_type=audio_type)
+    visual = _lower_first(Job.Visual(visual_type).label)
+    audio = _lower_first(Job.Audio(audio_type).label)
+    return f"method {CIRCLED[job.method - 1]} — {visual} + {audio}"
+
+
+class Profile(models.Model):
+    """Per-person portal preferences: notification state and email opt-in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile")
+    notifications_seen_at = models.DateTimeField(default=timezone.now)
+    email_on_done = models.BooleanField(default=False, help_text="Email me when my video is ready.")
+    email_on_failed = models.BooleanField(default=False, help_text="Email me when my video failed.")
+
+    def __str__(self):
+        return f"Profile of {self.user}"
+
+
+class JobEvent(models.Model):
+    """One line of a job's timeline: every status change, and notable non-changes."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    attempt = models.PositiveIntegerField(default=1)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status or '∅'} → {self.to_status}: {self.message}"

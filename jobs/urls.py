@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import media, views, views_live, views_notifications, views_results, voices
+
+app_name = "jobs"
+urlpatterns = [
+    path("", views.create, name="create"),
+    path("jobs/<uuid:code>/", views.detail, name="detail"),
+    path("jobs/<uuid:code>/status/", views.status, name="status"),
+    path("jobs/<uuid:code>/retry/", views.retry, name="retry"),
+    path("jobs/<uuid:code>/cancel/", views.cancel, name="cancel"),
+    path("jobs/<uuid:code>/duplicate/", views.duplicate, name="duplicate"),
+    path("jobs/<uuid:code>/video.mp4", views_results.video, name="video"),
+    path("jobs/<uuid:code>/poster.jpg", views_results.poster, name="poster"),
+    path("jobs/<uuid:code>/archive/", views_results.archive_again, name="archive_again"),
+    path("jobs/live/", views_live.live, name="live"),
+    path("history/", views.history, name="history"),
+    path("gallery/", views.gallery, name="gallery"),
+    path("notifications/", views_notifications.notifications_page, name="notifications"),
+    path("voices/<str:name>.wav", voices.voice_sample, name="voice_sample"),
+    path("team/switch/", views.switch_team, name="switch_team"),
+    path("m/<str:token>/", media.public_media, name="public_media"),
+]

@@ -1,0 +1,217 @@
+"""The portal's pages. Function views; every job query is scoped to `request.team`
+through `jobs.selectors`, so another team's job is a 404 (never a 403)."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
+from django.utils.functional import LazyObject, empty
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import AUDIO_SOURCES, AUDIO_TYPE, VISUAL_SOURCES, VISUAL_TYPE, CreateJobForm, HistoryFilterForm, \
+    initial_from_job
+from .media import public_base_warning
+from .middleware import SESSION_KEY
+from .models import Job, Team, method_label
+
+HISTORY_PER_PAGE = 25
+GALLERY_PER_PAGE = 12
+
+
+def _unwrap(obj):
+    if isinstance(obj, LazyObject):
+        if obj._wrapped is empty:
+            obj._setup()
+        return obj._wrapped
+    return obj
+
+
+def team_required(view):
+    """Logged in, with a current team (set as a plain object on `request.team`)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        team = _unwrap(getattr(request, "team", None))
+        if team is None:
+            return render(request, "jobs/no_team.html")
+        request.team = team
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+def _upload_warning(key) -> str:
+    """public_base_warning resolves host names, so its answer is cached for a while."""
+    cache_key = f"jobs:public-base-warning:{settings.PUBLIC_BASE_URL}:{key.generate_url}"
+    warning = cache.get(cache_key)
+    if warning is None:
+        warning = public_base_warning(key.generate_url)
+        cache.set(cache_key, warning, 300)
+    return warning
+
+
+def _active_key(team):
+    key = team.default_key if team.default_key_id else None
+    return key if key is not None and key.is_active else None
+
+
+def _create_page(request, form, *, source_job=None, status=200):
+    key = _active_key(request.team)
+    labels = {f"{v}:{a}": method_label(VISUAL_TYPE[v], AUDIO_TYPE[a]) for v, _ in VISUAL_SOURCES
+              for a, _ in AUDIO_SOURCES}
+    context = {
+        "form": form,
+        "source_job": source_job,
+        "license_key": key,
+        "upload_warning": _upload_warning(key) if key else "",
+        "characters": selectors.active_characters(),
+        "voices": list(Job.VOICES.items()),
+        "method_labels": labels,
+        "visual_sources": VISUAL_SOURCES,
+        "audio_sources": AUDIO_SOURCES,
+        "current_visual": form.current_source("visual_source"),
+        "current_audio": form.current_source("audio_source"),
+    }
+    return render(request, "jobs/create.html", context, status=status)
+
+
+def _default_initial(characters_exist: bool) -> dict:
+    return {"visual_source": "character" if characters_exist else "image_file", "audio_source": "content"}
+
+
+@team_required
+def create(request):
+    team = request.team
+    if request.method == "POST":
+        form = CreateJobForm(request.POST, request.FILES, team=team)
+        key = _active_key(team)
+        if form.is_valid() and key is not None:
+            job = services.job_create(team=team, user=request.user, license_key=key, **form.job_inputs())
+            messages.success(request, "Job created. Its status below updates by itself.")
+            return redirect(job)
+        if key is None:
+            form.add_error(None, "Your team has no active license key, so no video can be made yet. "
+                                 "Ask an admin to set one for the team.")
+        return _create_page(request, form, source_job=form.reuse_job)
+    initial = _default_initial(bool(selectors.active_characters()))
+    return _create_page(request, CreateJobForm(team=team, initial=initial))
+
+
+@team_required
+def duplicate(request, code):
+    job = selectors.job_for(request.team, code)
+    form = CreateJobForm(team=request.team, initial=initial_from_job(job))
+    return _create_page(request, form, source_job=job)
+
+
+# --- one job --------------------------------------------------------------------------
+
+
+def _job_context(job: Job) -> dict:
+    steps = [Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.STARTED, Job.Status.PROCESSING, Job.Status.DONE]
+    reached = len(steps) if job.status == Job.Status.DONE else steps.index(job.status) if job.status in steps else -1
+    return {"job": job, "events": selectors.job_events(job), "steps": steps if reached >= 0 else [],
+            "reached": reached, "voice_description": Job.VOICES.get(job.voice, ""),
+            **selectors.redacted_failure(job)}
+
+
+@team_required
+def detail(request, code):
+    job = selectors.job_for(request.team, code)
+    return render(request, "jobs/detail.html", _job_context(job))
+
+
+@team_required
+def status(request, code):
+    """The live part of the detail page, polled by portal.js while the job is in flight."""
+    job = selectors.job_for(request.team, code)
+    response = render(request, "jobs/partials/job_status.html", _job_context(job))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@team_required
+def retry(request, code):
+    job = selectors.job_for(request.team, code)
+    if services.job_retry(job, request.user):
+        messages.success(request, f"Sent again (attempt {job.attempt}).")
+    else:
+        messages.warning(request, "Only failed or canceled jobs can be retried; "
+                                  f"this one is {job.get_status_display().lower()}.")
+    return redirect(job)
+
+
+@require_POST
+@team_required
+def cancel(request, code):
+    job = selectors.job_for(request.team, code)
+    if services.job_cancel(job, request.user):
+        messages.success(request, "Canceled. The portal stopped tracking this job.")
+    else:
+        messages.warning(request, f"This job is {job.get_status_display().lower()} and can no longer be canceled.")
+    return redirect(job)
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+@team_required
+def history(request):
+    members = selectors.team_members(request.team)
+    form = HistoryFilterForm(request.GET or None, methods=selectors.METHOD_LABELS, members=members)
+    filters = form.filters() if form.is_bound else {}
+    jobs = selectors.history(request.team, **filters)
+    page = selectors.keyset_page(jobs, after=request.GET.get("after"), before=request.GET.get("before"),
+                                 per_page=HISTORY_PER_PAGE)
+    return render(request, "jobs/history.html", {"form": form, "page": page, "filtered": bool(filters)})
+
+
+@team_required
+def gallery(request):
+    page = selectors.keyset_page(selectors.gallery(request.team), after=request.GET.get("after"),
+                                 before=request.GET.get("before"), per_page=GALLERY_PER_PAGE)
+    # Videos still being made show as live placeholders above the first page.
+    in_flight = selectors.in_flight(request.team) if page.is_first else []
+    return render(request, "jobs/gallery.html", {"page": page, "in_flight": in_flight})
+
+
+# --- team switcher ----------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def switch_team(request):
+    try:
+        team = request.user.teams.get(pk=int(request.POST.get("team", "")))
+    except (ValueError, Team.DoesNotExist):
+        raise Http404("No such team.") from None
+    request.session[SESSION_KEY] = team.pk
+    messages.info(request, f"Now working in {team.name}.")
+    return redirect(_after_switch(request))
+
+
+def _after_switch(request) -> str:
+    """Back where the person was, unless that page belonged to the previous team's job."""
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return reverse("jobs:create")
+    try:
+        match = resolve(target.split("?")[0])
+    except Resolver404:
+        return reverse("jobs:create")
+    if "code" in match.kwargs:
+        return reverse("jobs:history")
+    return target

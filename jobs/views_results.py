@@ -1,0 +1,62 @@
+"""The archived copy of a job's result, served to the team's members only.
+
+`/jobs/<code>/video.mp4` streams the archived MP4 with single-range support (browsers
+seek with Range requests), `/jobs/<code>/poster.jpg` its poster frame; another team's
+job, or one not archived (yet), is a 404. "Archive again" re-queues a failed archive.
+"""
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+
+from navtalk_portal.ranged import ranged_file_response
+
+from . import archive, selectors
+from .models import Job
+from .views import team_required
+
+PRIVATE = "private, max-age=3600"
+
+
+def _archived_path(job: Job, field: str) -> str:
+    file = getattr(job, field)
+    if job.archive_status != Job.Archive.DONE or not file:
+        raise Http404("This video has no archived copy.")
+    return default_storage.path(file.name)
+
+
+def _serve(request, path: str, **kwargs):
+    try:
+        return ranged_file_response(request, path, **kwargs)
+    except FileNotFoundError:
+        raise Http404("The archived file is missing.") from None
+
+
+@require_GET
+@team_required
+def video(request, code):
+    job = selectors.job_for(request.team, code)
+    name = (slugify(job.title) or "video")[:80] + ".mp4"
+    return _serve(request, _archived_path(job, "archive_file"), content_type="video/mp4", cache_control=PRIVATE,
+                  filename=name, attachment=request.GET.get("download") == "1")
+
+
+@require_GET
+@team_required
+def poster(request, code):
+    job = selectors.job_for(request.team, code)
+    return _serve(request, _archived_path(job, "poster_file"), content_type="image/jpeg", cache_control=PRIVATE)
+
+
+@require_POST
+@team_required
+def archive_again(request, code):
+    job = selectors.job_for(request.team, code)
+    if archive.retry_archive(job):
+        messages.success(request, "Archiving again. The archived copy will play here when it is ready.")
+    else:
+        messages.warning(request, "Only a failed archive can be started again.")
+    return redirect(job)

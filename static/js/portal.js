@@ -1,0 +1,293 @@
+/* NavTalk Portal: small progressive enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  /* Radio groups that show only the chosen option's inputs (all are shown without JS). */
+  function initChoiceGroups(root) {
+    root.querySelectorAll("[data-choice-group]").forEach(function (group) {
+      var name = group.getAttribute("data-choice-group");
+      var radios = group.querySelectorAll('input[type=radio][name="' + name + '"]');
+      function update() {
+        var chosen = group.querySelector('input[type=radio][name="' + name + '"]:checked');
+        group.querySelectorAll(":scope > [data-panel]").forEach(function (panel) {
+          panel.hidden = !chosen || panel.getAttribute("data-panel") !== chosen.value;
+        });
+      }
+      radios.forEach(function (radio) { radio.addEventListener("change", update); });
+      update();
+    });
+  }
+
+  /* Sliders: keep the <output> beside each one current. */
+  function initRanges(root) {
+    root.querySelectorAll("[data-range-output]").forEach(function (output) {
+      var input = document.getElementById(output.getAttribute("data-range-output"));
+      if (!input) return;
+      var show = function () { output.value = input.value; output.textContent = input.value; };
+      input.addEventListener("input", show);
+      show();
+    });
+    var reset = root.querySelector("[data-reset-advanced]");
+    if (reset) {
+      reset.hidden = false;
+      reset.addEventListener("click", function () {
+        reset.closest("details").querySelectorAll("input[type=range]").forEach(function (input) {
+          if (input.hasAttribute("data-default")) input.value = input.getAttribute("data-default");
+          input.dispatchEvent(new Event("input"));
+        });
+        var jaw = reset.closest("details").querySelector('input[name=parsing_mode][value=jaw]');
+        if (jaw) jaw.checked = true;
+      });
+    }
+  }
+
+  /* "Will send: method ⑤ — image + audio URL", following the two radios. */
+  function initSummary(root) {
+    var target = root.querySelector("#method-summary");
+    var data = root.querySelector("#method-labels");
+    if (!target || !data) return;
+    var labels = JSON.parse(data.textContent);
+    function update() {
+      var v = root.querySelector("input[name=visual_source]:checked");
+      var a = root.querySelector("input[name=audio_source]:checked");
+      var label = v && a ? labels[v.value + ":" + a.value] : null;
+      target.textContent = label || "Choose a face and a voice.";
+    }
+    root.querySelectorAll("input[name=visual_source], input[name=audio_source]").forEach(function (radio) {
+      radio.addEventListener("change", update);
+    });
+    update();
+  }
+
+  /* Character counter under the text box. */
+  function initCounters(root) {
+    root.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+      var input = document.getElementById(counter.getAttribute("data-counter-for"));
+      if (!input) return;
+      var count = counter.querySelector("[data-count]");
+      var update = function () { count.textContent = input.value.length; };
+      counter.hidden = false;
+      input.addEventListener("input", update);
+      update();
+    });
+  }
+
+  /* Team switcher: switch as soon as a team is picked. */
+  function initAutosubmit(root) {
+    root.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+      var button = form.querySelector("[data-autosubmit-button]");
+      if (button) button.classList.add("visually-hidden");
+      form.querySelectorAll("select").forEach(function (select) {
+        select.addEventListener("change", function () { form.submit(); });
+      });
+    });
+  }
+
+  /* Job page: fetch the status fragment every 2 s while the job is in flight, paused
+     while the tab is hidden, stopped once the job is done, failed or canceled. Only the
+     [data-part] blocks that changed are replaced, so the aria-live status line stays put. */
+  function initStatusPoller() {
+    var live = document.querySelector("[data-status-url]");
+    if (!live) return;
+    var url = live.getAttribute("data-status-url");
+    var fragment = live.querySelector("[data-fragment]");
+    if (!fragment || fragment.getAttribute("data-in-flight") !== "true") return;
+    var timer = null;
+    var busy = false;
+    var stopped = false;
+
+    function schedule() {
+      if (stopped) return;
+      clearTimeout(timer);
+      // Done and only being archived: nothing urgent, look less often.
+      timer = setTimeout(poll, fragment.getAttribute("data-terminal") === "true" ? 5000 : 2000);
+    }
+
+    function apply(html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var next = doc.querySelector("[data-fragment]");
+      if (!next) return;
+      next.querySelectorAll("[data-part]").forEach(function (part) {
+        var current = fragment.querySelector('[data-part="' + part.getAttribute("data-part") + '"]');
+        if (!current || current.innerHTML === part.innerHTML || isPlaying(current)) return;
+        current.innerHTML = part.innerHTML;
+        revealCopyButtons(current);
+      });
+      fragment.setAttribute("data-in-flight", next.getAttribute("data-in-flight"));
+      fragment.setAttribute("data-terminal", next.getAttribute("data-terminal"));
+      if (next.getAttribute("data-in-flight") !== "true") stopped = true;
+    }
+
+    function poll() {
+      if (stopped || busy) return;
+      if (document.hidden) return; // resumed by visibilitychange
+      busy = true;
+      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(apply)
+        .catch(function () { /* keep trying; the next round may succeed */ })
+        .then(function () { busy = false; schedule(); });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !stopped) { clearTimeout(timer); poll(); }
+    });
+    schedule();
+  }
+
+  /* A video someone is watching is never swapped out from under them. */
+  function isPlaying(element) {
+    var media = element.querySelector("video, audio");
+    return !!(media && !media.paused && !media.ended);
+  }
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  /* History rows and gallery cards: one request refreshes every job still in flight on
+     the page (GET data-live-url&job=…&job=…), every 2 s, paused while the tab is hidden,
+     stopped when none is left. Each returned fragment replaces its element. */
+  function initListPollers() {
+    document.querySelectorAll("[data-live-url]").forEach(function (list) {
+      var base = list.getAttribute("data-live-url");
+      var timer = null;
+      var busy = false;
+
+      function pending() {
+        return Array.prototype.map.call(list.querySelectorAll('[data-live-job][data-in-flight="true"]'),
+          function (element) { return element.getAttribute("data-live-job"); });
+      }
+
+      function schedule() {
+        clearTimeout(timer);
+        if (pending().length) timer = setTimeout(poll, 2000);
+      }
+
+      function apply(html, codes) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        codes.forEach(function (code) {
+          var selector = '[data-live-job="' + code + '"]';
+          var current = list.querySelector(selector);
+          var next = doc.querySelector(selector);
+          if (!current) return;
+          if (!next) { current.setAttribute("data-in-flight", "false"); return; } // gone: stop asking
+          if (current.outerHTML === next.outerHTML || isPlaying(current)) return;
+          var finished = next.getAttribute("data-in-flight") !== "true";
+          var replacement = document.importNode(next, true);
+          current.replaceWith(replacement);
+          revealCopyButtons(replacement);
+          if (finished) {
+            var badge = replacement.querySelector(".badge");
+            announce("“" + replacement.getAttribute("data-live-title") + "”: " + (badge ? badge.textContent : "updated") + ".");
+          }
+        });
+      }
+
+      function poll() {
+        var codes = pending();
+        if (!codes.length || busy) return;
+        if (document.hidden) return; // resumed by visibilitychange
+        busy = true;
+        var url = base + (base.indexOf("?") >= 0 ? "&" : "?") +
+          codes.map(function (code) { return "job=" + encodeURIComponent(code); }).join("&");
+        fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+          .then(function (response) {
+            if (!response.ok) throw new Error("HTTP " + response.status);
+            return response.text();
+          })
+          .then(function (html) { apply(html, codes); })
+          .catch(function () { /* keep trying */ })
+          .then(function () { busy = false; schedule(); });
+      }
+
+      document.addEventListener("visibilitychange", function () {
+        if (!document.hidden) { clearTimeout(timer); poll(); }
+      });
+      schedule();
+    });
+  }
+
+  /* "Copy share link": the job's page (login and team membership required to open it). */
+  function revealCopyButtons(root) {
+    root.querySelectorAll("[data-copy-link], [data-play]").forEach(function (button) { button.hidden = false; });
+  }
+
+  /* Gallery: a big play button over the poster (the video's own controls work too). */
+  function initPlayButtons() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-play]");
+      if (!button) return;
+      var video = button.parentElement.querySelector("video");
+      if (!video) return;
+      button.hidden = true;
+      video.addEventListener("play", function () { button.hidden = true; });
+      video.play().catch(function () { button.hidden = false; });
+      video.focus();
+    });
+    document.addEventListener("play", function (event) {
+      var button = event.target.parentElement && event.target.parentElement.querySelector("[data-play]");
+      if (button) button.hidden = true;
+    }, true);
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      area.remove();
+      if (ok) resolve(); else reject(new Error("copy refused"));
+    });
+  }
+
+  function initCopyLinks() {
+    revealCopyButtons(document);
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-copy-link]");
+      if (!button) return;
+      var url = new URL(button.getAttribute("data-copy-link"), window.location.href).href;
+      copyText(url).then(function () {
+        if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.innerHTML);
+        button.textContent = "✓ Link copied";
+        button.classList.add("is-copied");
+        announce("Share link copied. Only people in your team can open it.");
+        clearTimeout(button._copyTimer);
+        button._copyTimer = setTimeout(function () {
+          button.innerHTML = button.getAttribute("data-label");
+          button.classList.remove("is-copied");
+        }, 2500);
+      }, function () {
+        window.prompt("Copy this link (only people in your team can open it):", url);
+      });
+    });
+  }
+
+  function init() {
+    initChoiceGroups(document);
+    initRanges(document);
+    initSummary(document);
+    initCounters(document);
+    initAutosubmit(document);
+    initStatusPoller();
+    initListPollers();
+    initCopyLinks();
+    initPlayButtons();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
