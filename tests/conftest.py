@@ -1,0 +1,180 @@
+"""Shared fixtures: named personas and a test upstream that speaks NavTalk over real HTTP.
+
+alice belongs to team "Acme", bob to team "Globex"; each team has a default license key
+whose URLs point at `upstream`, a real HTTP server on loopback that records every
+request it receives and answers what the test scripts.
+"""
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+ALICE_SECRET = "sk-alice-0123456789abcdefSECRET"
+BOB_SECRET = "sk-bob-fedcba9876543210SECRET"
+
+
+class Reply:
+    def __init__(self, status=200, body=None, headers=None, raw: bytes | None = None, delay: float = 0):
+        self.status, self.body, self.headers, self.raw, self.delay = status, body, headers or {}, raw, delay
+
+    def send(self, handler: BaseHTTPRequestHandler) -> None:
+        """Write this reply as `handler`'s response (a client that hung up is fine)."""
+        data = self.raw if self.raw is not None else json.dumps(self.body).encode()
+        try:
+            handler.send_response(self.status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            for k, v in self.headers.items():
+                handler.send_header(k, v)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class TestUpstream:
+    """A scriptable NavTalk. By default /generate answers started with task ids t-1,
+    t-2, … and /query_status answers `processing`; tests push replies with `script`."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, latency: float | None = None):
+        # With `latency`, tasks answer processing until `latency` seconds after their
+        # /generate, then done; unknown task ids get 404 (like NavTalk).
+        self.latency = latency
+        self.created: dict[str, float] = {}
+        self.requests: list[dict] = []
+        self.scripts = {"generate": deque(), "query_status": deque()}
+        self.default_status = {"status": "processing"}
+        self.lock = threading.Lock()
+        self._counter = 0
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, endpoint, record):
+                with upstream.lock:
+                    upstream.requests.append(record)
+                    reply = upstream.scripts[endpoint].popleft() if upstream.scripts[endpoint] else None
+                    if reply is None:
+                        if endpoint == "generate":
+                            upstream._counter += 1
+                            task_id = f"t-{upstream._counter}"
+                            upstream.created[task_id] = time.monotonic()
+                            reply = Reply(body={"status": "started", "task_id": task_id})
+                        elif upstream.latency is not None:
+                            created = upstream.created.get(record["query"].get("task_id"))
+                            if created is None:
+                                reply = Reply(status=404, body={"status": "error", "message": "Task not found"})
+                            elif time.monotonic() - created >= upstream.latency:
+                                reply = Reply(body={"status": "done", "video_url": "https://cdn.example/v.mp4"})
+                            else:
+                                reply = Reply(body={"status": "processing"})
+                        else:
+                            reply = Reply(body=upstream.default_status)
+                if reply.delay:
+                    threading.Event().wait(reply.delay)
+                reply.send(self)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                self._answer("generate", {"endpoint": "generate", "path": self.path, "json": body,
+                                          "content_type": self.headers.get("Content-Type")})
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                self._answer("query_status", {"endpoint": "query_status", "path": parts.path, "query": query})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.generate_url = self.url + "/generate"
+        self.query_status_url = self.url + "/query_status"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def script(self, endpoint: str, *replies: Reply):
+        with self.lock:
+            self.scripts[endpoint].extend(replies)
+
+    def calls(self, endpoint: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["endpoint"] == endpoint]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    server = TestUpstream()
+    yield server
+    server.close()
+
+
+def _make_person(django_user_model, username, team_name, secret, upstream_url):
+    from jobs.models import LicenseKey, Membership, Team
+
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username + "-123!")
+    key = LicenseKey(name=f"{team_name} key", generate_url=upstream_url + "/generate",
+                     query_status_url=upstream_url + "/query_status")
+    key.secret = secret
+    key.save()
+    team = Team.objects.create(name=team_name, default_key=key)
+    Membership.objects.create(team=team, user=user)
+    return user
+
+
+@pytest.fixture
+def alice(db, django_user_model, request):
+    url = request.getfixturevalue("upstream").url if "upstream" in request.fixturenames else "http://127.0.0.1:9"
+    return _make_person(django_user_model, "alice", "Acme", ALICE_SECRET, url)
+
+
+@pytest.fixture
+def bob(db, django_user_model, request):
+    url = request.getfixturevalue("upstream").url if "upstream" in request.fixturenames else "http://127.0.0.1:9"
+    return _make_person(django_user_model, "bob", "Globex", BOB_SECRET, url)
+
+
+@pytest.fixture
+def make_job(db):
+    """Create a job directly (as the form would after validation)."""
+    from jobs.models import Job
+
+    def make(user, **fields):
+        team = fields.pop("team", None) or user.teams.first()
+        defaults = dict(title="Hello", visual_type="character", character_name="navtalk.Leo",
+                        audio_type="content", content="Welcome to NavTalk.", voice="nova")
+        defaults.update(fields)
+        return Job.objects.create(team=team, created_by=user, license_key=team.default_key, **defaults)
+
+    return make
+
+
+@pytest.fixture
+def characters(db):
+    """The built-in character catalog. Migration 0003 seeds it, but the flush after each
+    transactional test (live server, real workers) empties it again."""
+    from engine.characters import CHARACTERS
+    from jobs.models import Character
+
+    for order, (name, info) in enumerate(CHARACTERS.items()):
+        Character.objects.get_or_create(name=name, defaults={
+            "display_name": info["display_name"], "description": info["description"],
+            "preview": info["preview"], "sort_order": order})
+    return list(Character.objects.all())

@@ -1,0 +1,429 @@
+"""The create page: the nine methods, validation beside each field, kept values."""
+
+import html
+import io
+import re
+import wave
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from jobs.models import Character, Job, JobEvent
+
+DEFAULT_SLIDERS = {"bbox_shift": "0", "extra_margin": "10", "parsing_mode": "jaw",
+                   "left_cheek_width": "90", "right_cheek_width": "90"}
+
+
+# --- real small files ----------------------------------------------------------------
+
+
+def png_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 120, 60)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def wav_bytes() -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x01" * 800)
+    return buf.getvalue()
+
+
+def mp4_bytes() -> bytes:
+    # An ISO-BMFF `ftyp` box (24 bytes: major brand mp42, compatible mp42 + isom) and padding.
+    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 512
+
+
+def png(name="face.png"):
+    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+
+
+def wav(name="speech.wav"):
+    return SimpleUploadedFile(name, wav_bytes(), content_type="audio/wav")
+
+
+def mp4(name="clip.mp4"):
+    return SimpleUploadedFile(name, mp4_bytes(), content_type="video/mp4")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def post(client, **data):
+    return client.post(reverse("jobs:create"), {**DEFAULT_SLIDERS, **data})
+
+
+def error_beside(response, name: str) -> str | None:
+    """The error text rendered beside field `name` (None when there is none)."""
+    match = re.search(rf'<p class="field-error" id="error-{name}">(.*?)</p>', response.content.decode(), re.S)
+    return html.unescape(match.group(1)) if match else None
+
+
+def input_tag(response, name: str, value: str | None = None) -> str:
+    tags = re.findall(rf'<input[^>]*name="{name}"[^>]*>', response.content.decode())
+    if value is not None:
+        tags = [t for t in tags if f'value="{value}"' in t]
+    assert tags, f"no input {name}={value!r}"
+    return tags[0]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def leo(db):
+    # The catalog may be seeded by a migration: make Leo what these tests expect.
+    leo, _ = Character.objects.update_or_create(
+        name="navtalk.Leo", defaults={"display_name": "Leo", "description": "Friendly host", "is_active": True})
+    return leo
+
+
+@pytest.fixture
+def logged_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+# --- the nine methods --------------------------------------------------------------------
+
+
+NINE = {
+    1: (dict(visual_source="video_url", video_url="https://example.com/v.mp4",
+             audio_source="audio_url", audio_url="https://example.com/a.mp3"),
+        dict(visual_type="video", visual_url="https://example.com/v.mp4", audio_type="audio_url",
+             audio_url="https://example.com/a.mp3")),
+    2: (dict(visual_source="video_file", video_file=mp4, audio_source="audio_file", audio_file=wav),
+        dict(visual_type="video", audio_type="audio_base64")),
+    3: (dict(visual_source="video_url", video_url="http://example.com/v.mov", audio_source="content",
+             content="Welcome to NavTalk.", voice="nova"),
+        dict(visual_type="video", visual_url="http://example.com/v.mov", audio_type="content",
+             content="Welcome to NavTalk.", voice="nova")),
+    4: (dict(visual_source="image_file", image_file=png, audio_source="content", content="Hello there", voice="echo"),
+        dict(visual_type="image", audio_type="content", content="Hello there", voice="echo")),
+    5: (dict(visual_source="image_url", image_url="https://example.com/p.jpg", audio_source="audio_url",
+             audio_url="https://example.com/a.wav"),
+        dict(visual_type="image", visual_url="https://example.com/p.jpg", audio_type="audio_url",
+             audio_url="https://example.com/a.wav")),
+    6: (dict(visual_source="image_file", image_file=png, audio_source="audio_file", audio_file=wav),
+        dict(visual_type="image", audio_type="audio_base64")),
+    7: (dict(visual_source="character", character="navtalk.Leo", audio_source="audio_url",
+             audio_url="https://example.com/a.mp3"),
+        dict(visual_type="character", character_name="navtalk.Leo", audio_type="audio_url",
+             audio_url="https://example.com/a.mp3")),
+    8: (dict(visual_source="character", character="navtalk.Leo", audio_source="audio_file", audio_file=wav),
+        dict(visual_type="character", character_name="navtalk.Leo", audio_type="audio_base64")),
+    9: (dict(visual_source="character", character="navtalk.Leo", audio_source="content",
+             content="Welcome to NavTalk.", voice="fable"),
+        dict(visual_type="character", character_name="navtalk.Leo", audio_type="content",
+             content="Welcome to NavTalk.", voice="fable")),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", range(1, 10))
+def test_it_creates_a_job_for_each_method(logged_in, alice, leo, method):
+    data, expected = NINE[method]
+    data = {k: v() if callable(v) else v for k, v in data.items()}
+    response = post(logged_in, **data)
+
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("jobs:detail", args=[job.code])
+    assert job.method == method
+    for field, value in expected.items():
+        assert getattr(job, field) == value, field
+    assert (job.team, job.created_by, job.license_key) == (alice.teams.get(), alice, alice.teams.get().default_key)
+    assert job.status == Job.Status.QUEUED and job.params == {}
+    assert JobEvent.objects.filter(job=job, to_status="queued").count() == 1
+    if "video_file" in data:
+        assert job.visual_file.name.startswith("uploads/") and job.visual_file.name.endswith(".mp4")
+        assert job.visual_file.read() == mp4_bytes()
+    if "image_file" in data:
+        assert job.visual_file.name.endswith(".png") and job.visual_file.read() == png_bytes()
+    if "audio_file" in data:
+        assert job.audio_file.name.endswith(".wav") and job.audio_file.read() == wav_bytes()
+    else:
+        assert not job.audio_file
+
+
+@pytest.mark.django_db
+def test_it_stores_only_moved_advanced_values(logged_in, leo):
+    post(logged_in, visual_source="character", character="navtalk.Leo", audio_source="content",
+         content="Hi", voice="nova", bbox_shift="-3", extra_margin="10", parsing_mode="raw",
+         left_cheek_width="90", right_cheek_width="150")
+    assert Job.objects.get().params == {"bbox_shift": -3, "parsing_mode": "raw", "right_cheek_width": 150}
+
+
+@pytest.mark.django_db
+def test_it_treats_absent_sliders_as_defaults(logged_in, leo):
+    logged_in.post(reverse("jobs:create"), {"visual_source": "character", "character": "navtalk.Leo",
+                                            "audio_source": "content", "content": "Hi", "voice": "nova"})
+    assert Job.objects.get().params == {}
+
+
+@pytest.mark.django_db
+def test_it_names_the_job_from_text_file_or_character(logged_in, leo):
+    post(logged_in, visual_source="character", character="navtalk.Leo", audio_source="content",
+         content="One two three four five six seven eight nine ten", voice="nova")
+    post(logged_in, visual_source="image_file", image_file=png("Team photo.png"), audio_source="audio_url",
+         audio_url="https://example.com/a.mp3")
+    post(logged_in, visual_source="character", character="navtalk.Leo", audio_source="audio_url",
+         audio_url="https://example.com/a.mp3")
+    post(logged_in, visual_source="character", character="navtalk.Leo", audio_source="audio_url",
+         audio_url="https://example.com/a.mp3", title="My own title")
+    titles = list(Job.objects.order_by("id").values_list("title", flat=True))
+    assert titles == ["One two three four five six seven eight…", "Team photo", "Leo", "My own title"]
+
+
+@pytest.mark.django_db
+def test_it_ignores_the_inputs_of_options_not_chosen(logged_in):
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    video_url="ftp://not-counted", image_file=SimpleUploadedFile("x.png", b"not an image"),
+                    audio_source="audio_url", audio_url="https://example.com/a.mp3", content="ignored", voice="bogus")
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert (job.visual_url, job.content, job.voice) == ("https://example.com/p.jpg", "", "")
+    assert not job.visual_file
+
+
+@pytest.mark.django_db
+def test_it_shows_the_create_page_with_characters_voices_and_summary(logged_in, leo):
+    response = logged_in.get(reverse("jobs:create"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="navtalk.Leo"' in body and "Friendly host" in body
+    assert all(f'name="voice" value="{voice}"' in body for voice in Job.VOICES)
+    assert "Calm, measured male voice." in body
+    assert "method ⑨ — built-in character + text to speech" in body
+    assert '"image_url:audio_url": "method \\u2464 \\u2014 image + audio URL"' in body  # the JS summary map
+    assert "<details" in body and "open" not in re.search(r"<details[^>]*>", body).group(0)
+    assert 'type="range"' in input_tag(response, "bbox_shift")
+
+
+# --- bad input: the message beside the field, and everything entered kept ------------------
+
+
+@pytest.mark.django_db
+def test_it_requires_a_visual_source_and_keeps_the_rest(logged_in):
+    response = post(logged_in, audio_source="content", content="Keep this text", voice="sage", bbox_shift="4")
+    assert Job.objects.count() == 0
+    assert error_beside(response, "visual_source").startswith("Choose a face:")
+    body = response.content.decode()
+    assert "Keep this text</textarea>" in body
+    assert "checked" in input_tag(response, "voice", "sage")
+    assert "checked" in input_tag(response, "audio_source", "content")
+    assert 'value="4"' in input_tag(response, "bbox_shift")
+
+
+@pytest.mark.django_db
+def test_it_refuses_two_visual_sources(logged_in):
+    # No radio, two inputs filled: which one was meant is unknown.
+    response = post(logged_in, video_url="https://example.com/v.mp4", image_url="https://example.com/p.jpg",
+                    audio_source="audio_url", audio_url="https://example.com/a.mp3")
+    assert error_beside(response, "visual_source") == "Choose only one face: you filled in video link and photo link."
+    assert 'value="https://example.com/p.jpg"' in input_tag(response, "image_url")
+    # Two radio values (a hand-made request).
+    response = logged_in.post(reverse("jobs:create"), {
+        **DEFAULT_SLIDERS, "visual_source": ["video_url", "image_url"], "video_url": "https://example.com/v.mp4",
+        "image_url": "https://example.com/p.jpg", "audio_source": "audio_url",
+        "audio_url": "https://example.com/a.mp3"})
+    assert error_beside(response, "visual_source") == "Choose only one face."
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_requires_one_audio_source(logged_in):
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg")
+    assert error_beside(response, "audio_source").startswith("Choose a voice:")
+    assert 'value="https://example.com/p.jpg"' in input_tag(response, "image_url")
+    assert "checked" in input_tag(response, "visual_source", "image_url")
+
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_url="https://example.com/a.mp3", content="Hello", voice="nova")
+    assert error_beside(response, "audio_source") == "Choose only one voice: you filled in audio link and type text."
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_infers_the_source_when_only_one_is_filled_without_a_radio(logged_in):
+    response = post(logged_in, image_url="https://example.com/p.jpg", content="Hello", voice="nova")
+    assert response.status_code == 302
+    assert Job.objects.get().method == 4
+
+
+@pytest.mark.django_db
+def test_it_requires_a_voice_with_text(logged_in):
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="content", content="Words without a voice")
+    assert error_beside(response, "voice") == "Choose a voice for the text."
+    assert "Words without a voice</textarea>" in response.content.decode()
+    assert 'aria-describedby="error-voice"' in input_tag(response, "voice", "nova")
+
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="content", content="Hi", voice="robot")
+    assert error_beside(response, "voice") == "Choose one of the listed voices."
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_requires_the_chosen_inputs(logged_in, leo):
+    response = post(logged_in, visual_source="character", audio_source="audio_file")
+    assert error_beside(response, "character") == "Choose a character."
+    assert error_beside(response, "audio_file") == "Choose an audio file to upload."
+    response = post(logged_in, visual_source="character", character="navtalk.Nobody", audio_source="content")
+    assert error_beside(response, "character") == "That character is not available; choose another."
+    assert error_beside(response, "content") == "Type the text to speak."
+    leo.is_active = False
+    leo.save()
+    response = post(logged_in, visual_source="character", character="navtalk.Leo", audio_source="content",
+                    content="Hi", voice="nova")
+    assert error_beside(response, "character") == "That character is not available; choose another."
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,value,message", [
+    ("bbox_shift", "10", "Choose a value from -9 to 9."),
+    ("bbox_shift", "-10", "Choose a value from -9 to 9."),
+    ("extra_margin", "51", "Choose a value from 0 to 50."),
+    ("left_cheek_width", "49", "Choose a value from 50 to 150."),
+    ("right_cheek_width", "151", "Choose a value from 50 to 150."),
+    ("right_cheek_width", "wide", "Enter a whole number."),
+    ("parsing_mode", "chin", "Choose jaw or raw."),
+])
+def test_it_refuses_out_of_range_sliders(logged_in, name, value, message):
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="audio_url", audio_url="https://example.com/a.mp3", **{name: value})
+    assert error_beside(response, name) == message
+    assert Job.objects.count() == 0
+    assert re.search(r"<details[^>]* open>", response.content.decode())  # the advanced section opens
+    if name != "parsing_mode":
+        assert f'value="{value}"' in input_tag(response, name)
+        assert 'aria-invalid="true"' in input_tag(response, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field,url", [
+    ("video_url", "ftp://example.com/v.mp4"),
+    ("image_url", "javascript:alert(1)"),
+    ("audio_url", "file:///etc/passwd"),
+    ("image_url", "example.com/p.jpg"),
+])
+def test_it_accepts_only_http_links(logged_in, field, url):
+    sources = {"video_url": ("visual_source", "video_url"), "image_url": ("visual_source", "image_url"),
+               "audio_url": ("audio_source", "audio_url")}
+    data = {"visual_source": "image_url", "image_url": "https://example.com/p.jpg",
+            "audio_source": "audio_url", "audio_url": "https://example.com/a.mp3"}
+    radio, option = sources[field]
+    data.update({radio: option, field: url})
+    response = post(logged_in, **data)
+    assert error_beside(response, field) == "Enter a web link starting with http:// or https://."
+    assert f'value="{html.escape(url)}"' in input_tag(response, field)
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_checks_file_content_not_name(logged_in):
+    fake = SimpleUploadedFile("face.png", b"hello, I am just text\n", content_type="image/png")
+    response = post(logged_in, visual_source="image_file", image_file=fake, audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3")
+    assert error_beside(response, "image_file") == (
+        "“face.png” is not a JPG, PNG or WebP image (its content looks like plain text). Choose another file.")
+    assert "choose the file again" in response.content.decode()
+    assert 'value="https://example.com/a.mp3"' in input_tag(response, "audio_url")
+
+    # The right magic bytes but no real image behind them: Pillow says no.
+    broken = SimpleUploadedFile("face.png", png_bytes()[:40] + b"\x00" * 64, content_type="image/png")
+    response = post(logged_in, visual_source="image_file", image_file=broken, audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3")
+    assert error_beside(response, "image_file") == (
+        "“face.png” could not be read as a JPG, PNG or WebP image. Choose another file.")
+
+    # A WAV named .mp4 is not a video; a PNG named .wav is not audio.
+    response = post(logged_in, visual_source="video_file", video_file=SimpleUploadedFile("clip.mp4", wav_bytes()),
+                    audio_source="audio_file", audio_file=SimpleUploadedFile("voice.wav", png_bytes()))
+    assert "is not an MP4 or MOV video (its content looks like WAV)" in error_beside(response, "video_file")
+    assert "is not an MP3 or WAV audio file (its content looks like PNG)" in error_beside(response, "audio_file")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_enforces_size_limits(logged_in, settings):
+    settings.UPLOAD_MAX_AUDIO_MB = 0  # everything is too large
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="audio_file", audio_file=wav("long.wav"))
+    assert error_beside(response, "audio_file").startswith("“long.wav” is 0.0 MB; the limit is 0 MB.")
+    assert Job.objects.count() == 0
+    settings.UPLOAD_MAX_AUDIO_MB = 1
+    assert post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                audio_source="audio_file", audio_file=wav("long.wav")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_limits_the_text(logged_in, settings):
+    settings.TEXT_MAX_CHARS = 10
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="content", content="This is far too long", voice="nova")
+    assert error_beside(response, "content") == "The text has 20 characters; the limit is 10. Shorten it."
+    assert "This is far too long</textarea>" in response.content.decode()
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_asks_to_choose_a_valid_file_again_after_another_error(logged_in):
+    response = post(logged_in, visual_source="image_file", image_file=png("me.png"), audio_source="content",
+                    content="Hi")
+    assert error_beside(response, "voice") == "Choose a voice for the text."
+    assert error_beside(response, "image_file") is None
+    assert "“me.png” looked fine, but browsers cannot keep a chosen file when the page reloads, so choose " \
+           "the file again." in html.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_it_refuses_without_an_active_license_key(logged_in, alice):
+    team = alice.teams.get()
+    team.default_key.is_active = False
+    team.default_key.save()
+    response = logged_in.get(reverse("jobs:create"))
+    assert "Your team has no active license key" in response.content.decode()
+    assert re.search(r'<button type="submit"[^>]*disabled', response.content.decode())
+
+    team.default_key = None
+    team.save()
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="audio_url", audio_url="https://example.com/a.mp3")
+    assert response.status_code == 200
+    assert "no active license key, so no video can be made yet" in response.content.decode()
+    assert 'value="https://example.com/p.jpg"' in input_tag(response, "image_url")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_warns_when_the_upstream_cannot_fetch_uploads(logged_in, alice, settings):
+    key = alice.teams.get().default_key
+    key.generate_url = "http://93.184.216.34/generate"  # a public address; PUBLIC_BASE_URL is loopback
+    key.save()
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    body = logged_in.get(reverse("jobs:create")).content.decode()
+    assert "Uploads may not reach the video service." in body
+    assert "a private address it cannot reach" in body
+
+
+@pytest.mark.django_db
+def test_it_opens_the_advanced_section_when_values_were_moved(logged_in):
+    response = post(logged_in, visual_source="image_url", image_url="", audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3", extra_margin="25")
+    assert error_beside(response, "image_url") == "Enter the link to the photo."
+    assert re.search(r"<details[^>]* open>", response.content.decode())
+    assert 'value="25"' in input_tag(response, "extra_margin")
+    response = post(logged_in, visual_source="image_url", image_url="", audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3")
+    assert not re.search(r"<details[^>]* open>", response.content.decode())

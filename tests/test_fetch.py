@@ -1,0 +1,119 @@
+"""The SSRF-safe fetcher against real HTTP servers on loopback."""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from jobs.fetch import FetchError, fetch_to_file
+
+
+class Server:
+    def __init__(self, routes):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                status, headers, body, delay = routes.get(self.path, (404, {}, b"no", 0))
+                if delay:
+                    time.sleep(delay)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.allowed = frozenset({f"127.0.0.1:{self.port}"})
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def other():
+    server = Server({"/secret": (200, {"Content-Type": "text/plain"}, b"internal data", 0)})
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def server(other):
+    body = b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000
+    server = Server({
+        "/video.mp4": (200, {"Content-Type": "video/mp4"}, body, 0),
+        "/big": (200, {}, b"y" * 300_000, 0),
+        "/slow": (200, {}, b"z", 3),
+        "/gone": (404, {}, b"", 0),
+        "/redirect-out": (302, {"Location": other.url + "/secret"}, b"", 0),
+        "/redirect-ftp": (302, {"Location": "ftp://127.0.0.1/x"}, b"", 0),
+        "/redirect-in": (302, {"Location": "/video.mp4"}, b"", 0),
+    })
+    server.body = body
+    yield server
+    server.close()
+
+
+def test_it_downloads_an_allowed_url_atomically(server, tmp_path):
+    dest = tmp_path / "out.mp4"
+    result = fetch_to_file(server.url + "/video.mp4", dest, max_bytes=10**6, timeout=5, allowed_private=server.allowed)
+    assert dest.read_bytes() == server.body
+    assert (result.size, result.content_type) == (len(server.body), "video/mp4")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
+def test_it_refuses_loopback_unless_explicitly_allowed(server, tmp_path):
+    with pytest.raises(FetchError) as info:
+        fetch_to_file(server.url + "/video.mp4", tmp_path / "x", max_bytes=10**6, timeout=5)
+    assert "non-public address" in info.value.message and info.value.permanent
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_checks_every_redirect_at_connect_time(server, tmp_path):
+    # The first hop is allowed; the redirect goes to another loopback port that is not.
+    with pytest.raises(FetchError) as info:
+        fetch_to_file(server.url + "/redirect-out", tmp_path / "x", max_bytes=10**6, timeout=5,
+                      allowed_private=server.allowed)
+    assert "non-public address" in info.value.message
+    result = fetch_to_file(server.url + "/redirect-in", tmp_path / "ok", max_bytes=10**6, timeout=5,
+                           allowed_private=server.allowed)
+    assert result.size == len(server.body)
+
+
+def test_it_refuses_other_schemes_also_on_redirect(server, tmp_path):
+    with pytest.raises(FetchError) as info:
+        fetch_to_file("ftp://127.0.0.1/x", tmp_path / "x", max_bytes=10, timeout=5)
+    assert "http and https" in info.value.message
+    with pytest.raises(FetchError):
+        fetch_to_file(server.url + "/redirect-ftp", tmp_path / "x", max_bytes=10**6, timeout=5,
+                      allowed_private=server.allowed)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_caps_size_and_time_and_leaves_no_partial_file(server, tmp_path):
+    with pytest.raises(FetchError) as info:
+        fetch_to_file(server.url + "/big", tmp_path / "big", max_bytes=100_000, timeout=5, allowed_private=server.allowed)
+    assert "larger than" in info.value.message and info.value.permanent
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        fetch_to_file(server.url + "/slow", tmp_path / "slow", max_bytes=10**6, timeout=1, allowed_private=server.allowed)
+    assert time.monotonic() - started < 2.5
+    assert "Timed out" in info.value.message and not info.value.permanent
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_reports_http_errors(server, tmp_path):
+    with pytest.raises(FetchError) as info:
+        fetch_to_file(server.url + "/gone", tmp_path / "x", max_bytes=10**6, timeout=5, allowed_private=server.allowed)
+    assert info.value.message == "The server answered HTTP 404." and info.value.permanent
