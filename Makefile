@@ -1,0 +1,42 @@
+# NavTalk Portal. Two commands matter: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MEDIAPIPE := mediapipe==0.10.21
+
+.PHONY: run test install migrate check-deploy clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required (see .python-version)"'
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[engine,dev]'
+	# 0.10.21 is the last mediapipe wheel that ships the face-mesh models; --no-deps
+	# keeps it from pulling jax (its real deps are in the [engine] extra).
+	$(BIN)/python -m pip install -q --no-deps $(MEDIAPIPE)
+	@touch $@
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+# Web + Celery worker + engine worker + beat, on embedded defaults unless .env says otherwise.
+run: migrate
+	$(BIN)/python manage.py bootstrap
+	-$(BIN)/python manage.py voice_samples  # the create page's 11 voice samples (else made on first play)
+	$(BIN)/honcho start -f Procfile
+
+test: install
+	bash .ci/browser-deps
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	VAR_DIR=$(CURDIR)/var/test MEDIA_ROOT=$(CURDIR)/var/test/media $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check-deploy: install
+	DEBUG=False SECRET_KEY=$$(openssl rand -hex 32) LICENSE_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	  ALLOWED_HOSTS=portal.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var media staticfiles
