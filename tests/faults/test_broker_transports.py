@@ -1,0 +1,50 @@
+"""The broker transport fixes in navtalk_portal/brokers.py, each against a real broker.
+
+The Redis one reproduces, step by step, the state a lost connection leaves behind in a
+worker (a channel holding an unacknowledged delivery whose transport is already detached
+from its connection) and closes the connection the way celery's consumer does.
+"""
+
+import pytest
+from kombu import Connection, Exchange, Queue
+from kombu.common import ignore_errors
+
+STOCK = "kombu.transport.redis:Transport"
+OURS = "navtalk_portal.brokers:RedisTransport"
+
+
+def close_after_redis_died(url: str, transport: str, server) -> None:
+    conn = Connection(url, transport=transport)
+    channel = conn.default_channel
+    queue = Queue("t", Exchange("t"), "t")
+    queue(channel).declare()
+    with conn.Producer(channel=channel) as producer:
+        producer.publish({"x": 1}, exchange="t", routing_key="t")
+    received = []
+    consumer = conn.Consumer([queue], callbacks=[lambda body, message: received.append(message)], channel=channel)
+    consumer.consume()
+    conn.drain_events(timeout=5)
+    assert len(received) == 1 and len(channel.qos._delivered) == 1  # delivered, not acknowledged
+    server.kill()
+    conn._do_close_transport()  # what connection.collect() leaves when closing its channel timed out
+    ignore_errors(conn, conn.close)  # celery's consumer, after collect()
+
+
+def test_a_worker_survives_closing_its_connection_after_redis_died(own_redis):
+    close_after_redis_died(own_redis.url, OURS, own_redis)  # raises nothing
+
+
+def test_stock_kombu_still_needs_the_redis_fix(own_redis):
+    """A canary: when this fails, kombu has fixed the bug; delete _ClosingSafeRedisChannel
+    and keep the test above."""
+    with pytest.raises(AttributeError, match="hostname"):
+        close_after_redis_died(own_redis.url, STOCK, own_redis)
+
+
+def test_the_portal_uses_the_fixed_transports():
+    from navtalk_portal.celery import app
+
+    with app.connection_for_write("redis://127.0.0.1:1/0") as conn:
+        assert f"{type(conn.transport).__module__}:{type(conn.transport).__name__}" == OURS
+    with app.connection_for_write("filesystem://localhost/") as conn:
+        assert type(conn.transport).__name__ == "FilesystemTransport"
