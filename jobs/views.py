@@ -136,7 +136,7 @@ def detail(request, code):
 def status(request, code):
     """The live part of the detail page, polled by portal.js while the job is in flight."""
     job = selectors.job_for(request.team, code)
-    response = render(request, "jobs/partials/job_status.html", _job_context(job))
+    response = render(request, "jobs/partials/job_status_answer.html", _job_context(job))
     response["Cache-Control"] = "no-store"
     return response
 

@@ -3,6 +3,7 @@ or gallery cards still in flight, for the person's team only."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.models import Job
 
@@ -62,3 +63,19 @@ def test_the_detail_page_offers_a_team_only_share_link(logged_in, alice, make_jo
     job = make_job(alice, status=S.DONE, video_url="https://c.example/v.mp4")
     html = logged_in.get(reverse("jobs:detail", args=[job.code])).content.decode()
     assert f'data-copy-link="/jobs/{job.code}/"' in html and "Copy link" in html
+
+
+@pytest.mark.django_db
+def test_live_answers_carry_the_header_notification_count(logged_in, alice, make_job):
+    """portal.js swaps the header's link for the one in each live answer, so the count
+    follows jobs finishing while a page is open."""
+    running = make_job(alice, title="Running", status=S.PROCESSING)
+    html = logged_in.get(reverse("jobs:live"), {"view": "history", "job": str(running.code)}).content.decode()
+    assert "data-notif-link" in html and "notif-count" not in html
+    Job.objects.filter(pk=running.pk).update(status=S.DONE, finished_at=timezone.now(),
+                                             video_url="https://c.example/v.mp4")
+    for response in (logged_in.get(reverse("jobs:live"), {"view": "history", "job": str(running.code)}),
+                     logged_in.get(reverse("jobs:status", args=[running.code]))):
+        html = response.content.decode()
+        assert '<span class="notif-count">1<span class="visually-hidden"> new</span></span>' in html, html
+        assert html.count("data-notif-link") == 1

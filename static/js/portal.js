@@ -113,6 +113,7 @@
         current.innerHTML = part.innerHTML;
         revealCopyButtons(current);
       });
+      refreshNotificationLink(doc);
       fragment.setAttribute("data-in-flight", next.getAttribute("data-in-flight"));
       fragment.setAttribute("data-terminal", next.getAttribute("data-terminal"));
       if (next.getAttribute("data-in-flight") !== "true") stopped = true;
@@ -144,6 +145,13 @@
     return !!(media && !media.paused && !media.ended);
   }
 
+  /* Live answers carry the header's notification link: show its new count. */
+  function refreshNotificationLink(doc) {
+    var next = doc.querySelector("[data-notif-link]");
+    var current = document.querySelector("[data-notif-link]");
+    if (next && current && next.outerHTML !== current.outerHTML) current.replaceWith(document.importNode(next, true));
+  }
+
   function announce(text) {
     var region = document.getElementById("announcer");
     if (!region) return;
@@ -172,6 +180,7 @@
 
       function apply(html, codes) {
         var doc = new DOMParser().parseFromString(html, "text/html");
+        refreshNotificationLink(doc);
         codes.forEach(function (code) {
           var selector = '[data-live-job="' + code + '"]';
           var current = list.querySelector(selector);

@@ -205,6 +205,8 @@ def test_it_follows_jobs_live_in_history_and_gallery(studio, page, live_server):
     for job in (photo, character):
         expect(page.locator(f'[data-live-job="{job.code}"] .badge')).to_have_text("Done", timeout=DONE_TIMEOUT)
     assert page.evaluate("window.__sameDocument") is True, "the history page reloaded"
+    # The header's count followed: this page loaded while the character job was in flight.
+    expect(page.locator("[data-notif-link] .notif-count")).to_contain_text("2")
     screenshot(page, "07-history")
     assert_accessible(page, "history")
 
