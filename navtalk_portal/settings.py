@@ -240,9 +240,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Priorities on Redis (0 is the most urgent; the filesystem broker is FIFO): the batch
-# poller and the reconciler (default 0) never wait behind a burst of submissions (3),
-# and those never wait behind the deferred work a finished job brings (6).
+# Priorities (0 is the most urgent; Redis and the filesystem broker of brokers.py honour
+# them): the batch poller and the reconciler (default 0) never wait behind a burst of
+# submissions (3), and those never wait behind the deferred work a finished job brings (6).
 CELERY_TASK_ROUTES = {
     "engine.tasks.*": {"queue": "engine"},
     "jobs.tasks.submit_job": {"priority": 3},

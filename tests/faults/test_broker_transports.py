@@ -9,6 +9,8 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from kombu.common import ignore_errors
 
+from navtalk_portal import brokers  # noqa: F401  registers the fixed transports
+
 STOCK = "kombu.transport.redis:Transport"
 OURS = "navtalk_portal.brokers:RedisTransport"
 
@@ -48,3 +50,26 @@ def test_the_portal_uses_the_fixed_transports():
         assert f"{type(conn.transport).__module__}:{type(conn.transport).__name__}" == OURS
     with app.connection_for_write("filesystem://localhost/") as conn:
         assert type(conn.transport).__name__ == "FilesystemTransport"
+
+
+def test_the_filesystem_broker_hands_out_urgent_messages_first(tmp_path):
+    """The poller's tick (priority 0) overtakes a burst of submissions (3), which
+    overtake deferred work (6); first in, first out within a priority."""
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    with Connection("filesystem://localhost/", transport_options=options) as conn:
+        queue = Queue("celery", Exchange("celery"), "celery")
+        with conn.Producer() as producer:
+            for name, priority in [("archive-1", 6), ("submit-1", 3), ("submit-2", 3), ("poll-1", 0),
+                                   ("submit-3", 3), ("archive-2", 6), ("poll-2", None)]:
+                producer.publish({"name": name}, exchange=queue.exchange, routing_key="celery",
+                                 declare=[queue], priority=priority)
+        assert not list(folder.glob(".part-*"))  # every message renamed into place
+        taken = []
+        with conn.SimpleQueue(queue) as simple:
+            while len(taken) < 7:
+                message = simple.get(timeout=5)
+                taken.append(message.payload["name"])
+                message.ack()
+    assert taken == ["poll-1", "poll-2", "submit-1", "submit-2", "submit-3", "archive-1", "archive-2"]
