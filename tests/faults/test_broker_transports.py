@@ -43,12 +43,13 @@ def test_stock_kombu_still_needs_the_redis_fix(own_redis):
         close_after_redis_died(own_redis.url, STOCK, own_redis)
 
 
-def test_the_portal_uses_the_fixed_transports():
+def test_the_portal_uses_the_fixed_transports(tmp_path):
     from navtalk_portal.celery import app
 
     with app.connection_for_write("redis://127.0.0.1:1/0") as conn:
         assert f"{type(conn.transport).__module__}:{type(conn.transport).__name__}" == OURS
-    with app.connection_for_write("filesystem://localhost/") as conn:
+    with app.connection_for_write("filesystem://localhost/", transport_options={
+            "data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path)}) as conn:
         assert type(conn.transport).__name__ == "FilesystemTransport"
 
 
@@ -57,7 +58,8 @@ def test_the_filesystem_broker_hands_out_urgent_messages_first(tmp_path):
     overtake deferred work (6); first in, first out within a priority."""
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
+               "control_folder": str(tmp_path / "control")}  # else kombu writes ./control
     with Connection("filesystem://localhost/", transport_options=options) as conn:
         queue = Queue("celery", Exchange("celery"), "celery")
         with conn.Producer() as producer:
