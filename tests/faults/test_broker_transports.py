@@ -5,6 +5,8 @@ worker (a channel holding an unacknowledged delivery whose transport is already 
 from its connection) and closes the connection the way celery's consumer does.
 """
 
+import uuid
+
 import pytest
 from kombu import Connection, Exchange, Queue
 from kombu.common import ignore_errors
@@ -61,12 +63,16 @@ def test_the_filesystem_broker_hands_out_urgent_messages_first(tmp_path):
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
                "control_folder": str(tmp_path / "control")}  # else kombu writes ./control
     with Connection("filesystem://localhost/", transport_options=options) as conn:
-        queue = Queue("celery", Exchange("celery"), "celery")
+        # A name of its own: kombu keeps bindings per transport class and process, so a
+        # "celery" binding made earlier for another folder would route these nowhere.
+        name = f"order{uuid.uuid4().hex[:8]}"
+        queue = Queue(name, Exchange(name), name)
         with conn.Producer() as producer:
-            for name, priority in [("archive-1", 6), ("submit-1", 3), ("submit-2", 3), ("poll-1", 0),
-                                   ("submit-3", 3), ("archive-2", 6), ("poll-2", None)]:
-                producer.publish({"name": name}, exchange=queue.exchange, routing_key="celery",
+            for label, priority in [("archive-1", 6), ("submit-1", 3), ("submit-2", 3), ("poll-1", 0),
+                                    ("submit-3", 3), ("archive-2", 6), ("poll-2", None)]:
+                producer.publish({"name": label}, exchange=queue.exchange, routing_key=name,
                                  declare=[queue], priority=priority)
+        assert len(list(folder.glob(f"*.{name}.msg"))) == 7
         assert not list(folder.glob(".part-*"))  # every message renamed into place
         taken = []
         with conn.SimpleQueue(queue) as simple:
