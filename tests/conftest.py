@@ -178,3 +178,17 @@ def characters(db):
             "display_name": info["display_name"], "description": info["description"],
             "preview": info["preview"], "sort_order": order})
     return list(Character.objects.all())
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """MEDIA_ROOT in a fresh folder, for tests whose media stays in this process
+    (end-to-end tests keep the Makefile's MEDIA_ROOT, which their workers share)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def logged_in(client, alice):
+    client.force_login(alice)
+    return client

@@ -12,10 +12,7 @@ VIDEO = bytes(range(256)) * 40  # 10 240 bytes; the views never decode it
 POSTER = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 @pytest.fixture

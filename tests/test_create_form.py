@@ -73,9 +73,7 @@ def input_tag(response, name: str, value: str | None = None) -> str:
     return tags[0]
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 @pytest.fixture
@@ -84,12 +82,6 @@ def leo(db):
     leo, _ = Character.objects.update_or_create(
         name="navtalk.Leo", defaults={"display_name": "Leo", "description": "Friendly host", "is_active": True})
     return leo
-
-
-@pytest.fixture
-def logged_in(client, alice):
-    client.force_login(alice)
-    return client
 
 
 # --- the nine methods --------------------------------------------------------------------

@@ -10,12 +10,6 @@ from jobs.models import Job
 S = Job.Status
 
 
-@pytest.fixture
-def logged_in(client, alice):
-    client.force_login(alice)
-    return client
-
-
 @pytest.mark.django_db
 def test_history_rows_carry_their_live_state(logged_in, alice, make_job):
     running = make_job(alice, title="Running", status=S.PROCESSING)

@@ -16,9 +16,7 @@ SECRET = "sk-test-SECRET-1234567890abcdef"
 S = Job.Status
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 @pytest.fixture

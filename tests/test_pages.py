@@ -15,15 +15,7 @@ from tests.test_create_form import DEFAULT_SLIDERS, error_beside, input_tag, png
 S = Job.Status
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def logged_in(client, alice):
-    client.force_login(alice)
-    return client
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 def body(response) -> str:

@@ -24,12 +24,6 @@ S = Job.Status
 BUDGET = {"history": 7, "history_older": 7, "gallery": 7, "detail": 7, "status": 6}
 
 
-@pytest.fixture
-def logged_in(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def grow(alice, make_job, total: int) -> None:
     """Bring alice's team to `total` jobs (mostly done, some in flight and failed), each
     with a couple of events, and give the first job `total` events."""

@@ -11,9 +11,7 @@ from tests.test_create_form import DEFAULT_SLIDERS, png_bytes
 S = Job.Status
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 @pytest.fixture

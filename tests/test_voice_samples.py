@@ -13,10 +13,7 @@ from jobs import voices
 from jobs.models import Job
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
 
 def body(response) -> bytes:
