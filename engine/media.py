@@ -168,13 +168,13 @@ class VideoSource:
 
     def frames(self, count: int, fps: int = FPS) -> Iterator[np.ndarray]:
         dec = self._decoded()
-        cur_t, cur = next(dec)
+        _, cur = next(dec)
         nxt_t, nxt = next(dec)
         cached = None
         for i in range(count):
             t = i / fps
             while nxt_t <= t + 1e-6:
-                cur_t, cur = nxt_t, nxt
+                cur = nxt
                 nxt_t, nxt = next(dec)
                 cached = None
             if cached is None:

@@ -121,7 +121,7 @@ def processes(live_server, django_db_setup, tmp_path_factory):
 @pytest.fixture
 def studio(processes, live_server, settings, django_user_model, characters):
     """alice in team Acme, whose default key is the local engine (served by the live server)."""
-    from jobs.models import LicenseKey, Membership, Team
+    from jobs.models import Membership, Team
 
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"

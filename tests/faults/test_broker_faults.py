@@ -5,7 +5,6 @@ Both tests run their own redis-server on a spare port (never the shared one) in 
 configuration, and point the worker, beat and this process's publisher at it.
 """
 
-import signal
 import time
 
 import pytest
