@@ -8,7 +8,7 @@ import pytest
 
 from jobs.models import Job, JobEvent, Profile
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
-from tests.processes import start_beat, start_worker
+from tests.processes import running, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status
@@ -23,11 +23,8 @@ def test_two_pollers_never_poll_a_job_at_once_and_finish_each_job_once(alice, te
     port = fault_upstream.url.rsplit(":", 1)[1]
     env = fast_env(ARCHIVE_RESULTS="True", FETCH_ALLOWED_PRIVATE=f"127.0.0.1:{port}",
                    EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
-    procs = []
-    try:
-        for _ in range(2):
-            procs.append(start_beat(env, tmp_path))
-            procs.append(start_worker(env, tmp_path, queues="celery"))
+    beat_and_worker = [lambda: start_beat(env, tmp_path), lambda: start_worker(env, tmp_path, queues="celery")]
+    with running(*beat_and_worker * 2) as procs:
         jobs = create_jobs(alice, "twice", 40)
         try:
             wait_until(lambda: statuses(jobs).get(S.DONE) == 40, 90, message="40/40 done")
@@ -39,9 +36,6 @@ def test_two_pollers_never_poll_a_job_at_once_and_finish_each_job_once(alice, te
             print(statuses(jobs), dump(*procs))
             raise
         logs = "".join(p.output() for p in procs if p.name == "worker")
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
     rounds = Counter(re.findall(r"poll_due_jobs\[[^]]+\] succeeded", logs))
     assert len(rounds) > 10  # both pollers were busy
     assert set(fault_upstream.max_in_flight.values()) == {1}  # never two status calls at once for a task
