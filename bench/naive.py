@@ -15,18 +15,18 @@ SLEEP_SECONDS = 1.0
 
 @shared_task(name="bench.naive.submit_and_wait", ignore_result=True)
 def submit_and_wait(job_id: int) -> None:
-    from jobs import services
-    from jobs.client import NavTalkError
+    from jobs import polling, submit
+    from navtalk.client import NavTalkError
     from jobs.models import Job
 
-    services.job_submit(job_id)
+    submit.job_submit(job_id)
     while True:
         job = Job.objects.select_related("license_key").get(pk=job_id)
         if job.status not in Job.ACTIVE_STATUSES:
             return
         time.sleep(SLEEP_SECONDS)
         try:
-            result = services.client_for(job.license_key).query_status(job.license_key.secret, job.upstream_task_id)
+            result = submit.client_for(job.license_key).query_status(job.license_key.secret, job.upstream_task_id)
         except NavTalkError as exc:
             result = exc
-        services.apply_status(job, result)
+        polling.apply_status(job, result)

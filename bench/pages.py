@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
+from keys.selection import assign_key
 
 TEAMS = (("pages A", 0.6), ("pages B", 0.25), ("pages C", 0.15))  # team A holds page 2,000
 PER_PAGE = 25
@@ -40,7 +41,9 @@ def seed(total: int, reseed: bool):
     from django.db import transaction
     from django.utils import timezone
 
-    from jobs.models import Job, JobEvent, LicenseKey, Membership, Team
+    from accounts.models import Membership, Team
+    from jobs.models import Job, JobEvent
+    from keys.models import LicenseKey
 
     User = get_user_model()
     counts = {name: int(total * share) for name, share in TEAMS}
@@ -63,7 +66,8 @@ def seed(total: int, reseed: bool):
     statuses = [Job.Status.DONE] * 80 + [Job.Status.FAILED] * 12 + [Job.Status.CANCELED] * 4 + \
                [Job.Status.PROCESSING] * 2 + [Job.Status.QUEUED] * 2
     for index, (name, count) in enumerate(counts.items()):
-        team = Team.objects.create(name=name, default_key=key)
+        team = Team.objects.create(name=name)
+        assign_key(team, key)
         people = [User.objects.create_user(username=f"pages-{'abc'[index]}{'' if i == 0 else i}",
                                            password="pages-benchmark-pw") for i in range(4)]
         for person in people:

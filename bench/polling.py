@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
+from keys.selection import assign_key
 
 
 def parse_args():
@@ -55,7 +56,8 @@ class Bench:
         from django.contrib.auth import get_user_model
 
         from engine.models import EngineLicense
-        from jobs.models import LicenseKey, Membership, Team
+        from accounts.models import Membership, Team
+        from keys.models import LicenseKey
 
         self.args, self.env = args, env
         self.base = f"http://127.0.0.1:{port}"
@@ -65,7 +67,8 @@ class Bench:
                               query_status_url=self.base + "/engine/query_status")
         self.key.secret = self.license
         self.key.save()
-        self.team = Team.objects.create(name=f"bench {tag}", default_key=self.key)
+        self.team = Team.objects.create(name=f"bench {tag}")
+        assign_key(self.team, self.key)
         self.user = get_user_model().objects.create_user(username=f"bench-{tag}", password=uuid.uuid4().hex)
         Membership.objects.create(team=self.team, user=self.user)
 
@@ -153,10 +156,10 @@ class Bench:
 
 
 def expected_now(key_id) -> float:
-    from jobs import services
+    from jobs import schedule
 
-    services._expected_cache.clear()
-    return services.expected_duration(key_id)
+    schedule._expected_cache.clear()
+    return schedule.expected_duration(key_id)
 
 
 def use_naive_dispatch() -> None:
@@ -169,7 +172,7 @@ def use_naive_dispatch() -> None:
     def dispatch(job_id, countdown=0):
         transaction.on_commit(lambda: current_app.send_task("bench.naive.submit_and_wait", args=[job_id]))
 
-    services._dispatch = dispatch
+    services.dispatch_submit = dispatch
 
 
 def cancel_all_in_flight() -> None:

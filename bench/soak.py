@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from keys.selection import assign_key
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,7 +107,9 @@ def main() -> None:
 
     from engine.models import EngineCallCounter, EngineTask
     from jobs import services
-    from jobs.models import Job, LicenseKey, Membership, Team
+    from accounts.models import Membership, Team
+    from jobs.models import Job
+    from keys.models import LicenseKey
     from tests.processes import Proc, start_beat, start_worker
 
     call_command("migrate", verbosity=0)
@@ -116,7 +119,8 @@ def main() -> None:
     key = LicenseKey(name="Soak", generate_url=base + "/engine/generate", query_status_url=base + "/engine/query_status")
     key.secret = license
     key.save()
-    team = Team.objects.create(name="Soak", default_key=key)
+    team = Team.objects.create(name="Soak")
+    assign_key(team, key)
     Membership.objects.create(team=team, user=user)
 
     print(f"soak: {args.jobs} jobs over {args.minutes} min, faults {env['ENGINE_FAULTS']}, dir {tmp}", flush=True)

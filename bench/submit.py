@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
+from keys.selection import assign_key
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PASSWORD = "submit-benchmark-pw-1"
@@ -145,7 +146,9 @@ def main():
     env = c.setup("submit", PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
     from django.contrib.auth import get_user_model
 
-    from jobs.models import Character, Job, LicenseKey, Membership, Team
+    from accounts.models import Membership, Team
+    from jobs.models import Character, Job
+    from keys.models import LicenseKey
 
     if not Character.objects.filter(name="navtalk.Leo", is_active=True).exists():
         raise SystemExit("the character catalog is empty: run migrations")
@@ -154,7 +157,8 @@ def main():
                      query_status_url="http://127.0.0.1:9/query_status")
     key.secret = "sk-submit-benchmark-000000"
     key.save()
-    team = Team.objects.create(name=f"submit {tag}", default_key=key)
+    team = Team.objects.create(name=f"submit {tag}")
+    assign_key(team, key)
     usernames = []
     for i in range(args.clients):
         user = get_user_model().objects.create_user(username=f"submit-{tag}-{i}", password=PASSWORD)

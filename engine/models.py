@@ -109,6 +109,8 @@ class EngineTask(models.Model):
     input_audio = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.STARTED)
     message = models.TextField(blank=True)
+    # Why a FAILED task failed, as a navtalk.contract.Failure code (sent as `code`).
+    failure_code = models.CharField(max_length=20, blank=True)
     video_path = models.CharField(max_length=200, blank=True, help_text="Relative to ENGINE_MEDIA_ROOT.")
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)

@@ -22,6 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from navtalk.contract import Failure
+
 from . import faults
 from .fetch import FetchError, fetch_to_file
 from .models import EngineCallCounter, EngineLicense, EngineTask, fingerprint
@@ -180,7 +182,8 @@ def report(task: EngineTask, spec: faults.FaultSpec, now=None) -> dict:
     if status == Status.DONE:
         return {"status": "done", "video_url": video_url(task.task_id)}
     if status == Status.FAILED:
-        return {"status": "failed", "message": message or INTERNAL_ERROR}
+        code = task.failure_code if task.status == Status.FAILED and task.failure_code else Failure.GENERATION_FAILED
+        return {"status": "failed", "message": message or INTERNAL_ERROR, "code": str(code)}
     return {"status": str(status)}
 
 
@@ -235,9 +238,11 @@ def instant_clip() -> Path:
 
 # --- rendering (Celery worker only) ---------------------------------------------------
 
-def _finish(task_id, status, message="", video_path="") -> bool:
+def _finish(task_id, status, message="", video_path="", code: Failure | str = "") -> bool:
+    if status == Status.FAILED and not code:
+        code = Failure.GENERATION_FAILED
     return EngineTask.objects.filter(pk=task_id, status__in=[Status.STARTED, Status.PROCESSING]).update(
-        status=status, message=message, video_path=video_path, finished=timezone.now()) == 1
+        status=status, message=message, video_path=video_path, failure_code=str(code), finished=timezone.now()) == 1
 
 
 def _suffix(url: str, allowed: tuple, default: str) -> str:
@@ -269,12 +274,17 @@ def run_render(task_id) -> None:
     try:
         relative = f"results/{task.task_id}.mp4"
         _render_to(task, media_root() / relative)
-    except (FetchError, FaceNotFound, MediaError) as exc:
-        _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__)
+    except FetchError as exc:
+        _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.MEDIA_UNREACHABLE)
+    except FaceNotFound as exc:
+        _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.FACE_NOT_FOUND)
+    except MediaError as exc:
+        _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.INVALID_INPUT)
     except ValueError as exc:  # the TTS explains bad text in words a person can act on
-        _finish(task_id, Status.FAILED, f"Text to speech failed: {exc}")
+        _finish(task_id, Status.FAILED, f"Text to speech failed: {exc}", code=Failure.INVALID_INPUT)
     except SoftTimeLimitExceeded:
-        _finish(task_id, Status.FAILED, "Rendering took too long. Use a shorter clip (under 30 seconds).")
+        _finish(task_id, Status.FAILED, "Rendering took too long. Use a shorter clip (under 30 seconds).",
+                code=Failure.TIMEOUT)
     except Exception:
         logger.exception("engine: render of task %s failed", task_id)
         _finish(task_id, Status.FAILED, INTERNAL_ERROR)

@@ -16,9 +16,9 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from navtalk_portal.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_range: tests)
+from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_range: tests)
 
-from . import contract, faults, services
+from . import faults, services, validate
 from .models import EngineTask
 
 CONTENT_MAX_CHARS = getattr(settings, "ENGINE_CONTENT_MAX_CHARS", 5000)
@@ -91,10 +91,10 @@ def generate(request):
     injected = _injected(caller.faults)
     if injected is not None:
         return injected
-    cleaned, errors = contract.validate_generate(
+    cleaned, errors = validate.validate_generate(
         body, content_max_chars=CONTENT_MAX_CHARS, audio_max_bytes=settings.ENGINE_FETCH_MAX_MB * 1024 * 1024)
     if errors:
-        return _error(400, contract.error_message(errors), errors)
+        return _error(400, validate.error_message(errors), errors)
     task = services.create_task(caller, cleaned)
     return JsonResponse({"status": "started", "task_id": str(task.task_id)})
 

@@ -17,29 +17,19 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from celery import current_app
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .fetch import FetchError, fetch_to_file
+from lib.fetch import FetchError, fetch_to_file
+
+from . import tasks
+from .dispatch import publish_on_commit
 from .models import Job
 
 log = logging.getLogger(__name__)
 A = Job.Archive
 LEASE = timedelta(minutes=5)  # an `archiving` claim older than this was abandoned
-
-
-def _publish(job_id: int, countdown: float = 0) -> None:
-    def publish():
-        try:
-            current_app.send_task("jobs.tasks.archive_job", args=[job_id], countdown=countdown or None,
-                                  retry=True, retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2})
-        except Exception:
-            log.warning("job %s: could not publish archive_job; the reconciler will retry", job_id, exc_info=True)
-
-    transaction.on_commit(publish)
 
 
 def schedule(job_id: int) -> None:
@@ -49,7 +39,7 @@ def schedule(job_id: int) -> None:
     now = timezone.now()
     if Job.objects.filter(pk=job_id, status=Job.Status.DONE, archive_status=A.NONE).update(
             archive_status=A.PENDING, archive_next_at=now, archive_tries=0, archive_error="") == 1:
-        _publish(job_id)
+        publish_on_commit(tasks.archive_job, job_id)
 
 
 def archive_job(job_id: int) -> None:
@@ -89,7 +79,7 @@ def _archive_failed(job: Job, message: str, *, permanent: bool) -> None:
     if Job.objects.filter(pk=job.pk, archive_status=A.ARCHIVING).update(
             archive_status=A.PENDING, archive_error=message,
             archive_next_at=timezone.now() + timedelta(seconds=delay)) == 1:
-        _publish(job.pk, countdown=delay)
+        publish_on_commit(tasks.archive_job, job.pk, countdown=delay)
 
 
 def retry_archive(job: Job) -> bool:
@@ -97,7 +87,7 @@ def retry_archive(job: Job) -> bool:
     if Job.objects.filter(pk=job.pk, status=Job.Status.DONE, archive_status=A.FAILED).update(
             archive_status=A.PENDING, archive_tries=0, archive_next_at=timezone.now()) != 1:
         return False
-    _publish(job.pk)
+    publish_on_commit(tasks.archive_job, job.pk)
     return True
 
 
@@ -111,7 +101,7 @@ def reconcile_archives(now=None) -> int:
     for job_id in Job.objects.filter(archive_status=A.PENDING, archive_next_at__lt=now - grace
                                      ).values_list("pk", flat=True)[:500]:
         if Job.objects.filter(pk=job_id, archive_status=A.PENDING).update(archive_next_at=now) == 1:
-            _publish(job_id)
+            publish_on_commit(tasks.archive_job, job_id)
             count += 1
     return count
 

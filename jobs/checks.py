@@ -23,16 +23,16 @@ def visibility_timeout() -> float:
 
 def timings() -> dict[str, float]:
     """Every delay the pipeline hands to the broker or holds a message for, in seconds."""
-    from . import services
+    from . import polling, submit
 
     call = settings.NAVTALK_CONNECT_TIMEOUT + settings.NAVTALK_READ_TIMEOUT
     waves = -(-settings.POLL_BATCH_SIZE // max(1, settings.POLL_CONCURRENCY))
-    # A round starts no query after services.poll_round_budget(); the last one started
+    # A round starts no query after polling.poll_round_budget(); the last one started
     # may then take one call's timeouts.
-    poll_round = min(waves * call, services.poll_round_budget() + call)
+    poll_round = min(waves * call, polling.poll_round_budget() + call)
     return {
-        "submit backoff (services._backoff cap + jitter)": services.BACKOFF_CAP_SECONDS * JITTER,
-        "submit countdown (services.max_countdown)": services.max_countdown(),
+        "submit backoff (submit.backoff cap + jitter)": submit.BACKOFF_CAP_SECONDS * JITTER,
+        "submit countdown (submit.max_countdown)": submit.max_countdown(),
         "archive retry delay (jobs.archive cap + jitter)": ARCHIVE_BACKOFF_CAP_SECONDS * JITTER,
         "POLL_LEASE_SECONDS": settings.POLL_LEASE_SECONDS,
         "slowest poll round (budget + one call, or all waves × timeouts)": poll_round,

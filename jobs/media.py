@@ -6,10 +6,7 @@ reference to the file's (already unguessable) storage name. A token older than
 MEDIA_URL_MAX_AGE, or tampered with, is a 404.
 """
 
-import ipaddress
 import mimetypes
-import socket
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -37,26 +34,3 @@ def public_media(request, token: str):
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-def is_private_host(url: str) -> bool:
-    """True when the URL's host is loopback, private or otherwise not public."""
-    host = urlsplit(url).hostname or ""
-    if host in ("localhost",) or host.endswith(".localhost") or host.endswith(".local"):
-        return True
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return False
-    return any(not ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)
-
-
-def public_base_warning(upstream_url: str) -> str:
-    """The create page's warning when the upstream could not fetch our uploads."""
-    if is_private_host(settings.PUBLIC_BASE_URL) and not is_private_host(upstream_url):
-        return (
-            f"Uploads are offered to the video service at {settings.PUBLIC_BASE_URL}, a private address "
-            "it cannot reach. Use media URLs or a built-in character, or ask an admin to set PUBLIC_BASE_URL "
-            "to this portal's public address."
-        )
-    return ""

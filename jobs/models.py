@@ -1,4 +1,4 @@
-"""The portal's data: teams, license keys, the character catalog, jobs and their events.
+"""The portal's jobs: the character catalog, jobs and their events.
 
 Job lifecycle (only `jobs.services` changes `Job.status`, always by compare-and-swap):
 
@@ -26,69 +26,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from . import crypto
-
-
-class Team(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
-    default_key = models.ForeignKey(
-        "LicenseKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The license key this team's jobs use.",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-
-class Membership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]
-
-    def __str__(self):
-        return f"{self.user} in {self.team}"
-
-
-class LicenseKey(models.Model):
-    """A NavTalk (or local engine) license. The secret is stored encrypted and is never
-    rendered: forms take it write-only, everything else shows `masked`."""
-
-    name = models.CharField(max_length=100)
-    secret_encrypted = models.TextField(editable=False)
-    secret_hint = models.CharField(max_length=16, editable=False, help_text="Masked form, e.g. sk-…a1b2")
-    generate_url = models.URLField(default=settings.NAVTALK_GENERATE_URL)
-    query_status_url = models.URLField(default=settings.NAVTALK_QUERY_STATUS_URL)
-    is_active = models.BooleanField(default=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return f"{self.name} ({self.secret_hint})"
-
-    @property
-    def secret(self) -> str:
-        return crypto.decrypt(self.secret_encrypted)
-
-    @secret.setter
-    def secret(self, value: str) -> None:
-        self.secret_encrypted = crypto.encrypt(value)
-        self.secret_hint = crypto.mask(value)
-
-    @property
-    def masked(self) -> str:
-        return self.secret_hint
+from navtalk import contract
 
 
 class Character(models.Model):
@@ -150,47 +88,17 @@ class Job(models.Model):
         FILE = "audio_base64", "Audio file"
         TEXT = "content", "Text to speech"
 
-    class Category(models.TextChoices):
-        INVALID_INPUT = "invalid_input", "Invalid input"
-        AUTH = "auth", "License rejected"
-        RATE_LIMITED = "rate_limited", "Rate limited"
-        UPSTREAM_ERROR = "upstream_error", "Upstream error"
-        TIMEOUT = "timeout", "Timed out"
-        FACE_NOT_FOUND = "face_not_found", "Face not found"
-        MEDIA_UNREACHABLE = "media_unreachable", "Media unreachable"
-        GENERATION_FAILED = "generation_failed", "Generation failed"
-        INTERRUPTED = "interrupted", "Interrupted while submitting"
-        NOT_FOUND = "not_found", "Task unknown upstream"
-        CONFIGURATION = "configuration", "Configuration"
+    # Failure categories are the contract's codes (navtalk.contract.Failure).
+    Category = models.TextChoices("Category", [(f.name, (f.value, f.label)) for f in contract.Failure])
 
-    VOICES = {
-        "alloy": "Neutral and balanced; a safe default.",
-        "ash": "Clear and direct, slightly firm.",
-        "ballad": "Soft and melodic, storytelling.",
-        "coral": "Warm and friendly.",
-        "echo": "Calm, measured male voice.",
-        "fable": "Expressive, British-accented narrator.",
-        "onyx": "Deep and authoritative.",
-        "nova": "Bright, energetic female voice.",
-        "sage": "Gentle and thoughtful.",
-        "shimmer": "Light and upbeat.",
-        "verse": "Dynamic and dramatic.",
-    }
-
-    # Advanced parameters: (default, min, max). Only values moved away from the
-    # default are sent upstream.
-    ADVANCED_DEFAULTS = {
-        "bbox_shift": 0,
-        "extra_margin": 10,
-        "parsing_mode": "jaw",
-        "left_cheek_width": 90,
-        "right_cheek_width": 90,
-    }
+    VOICES = contract.VOICES
+    # Advanced parameters: only values moved away from their default are sent upstream.
+    ADVANCED_DEFAULTS = contract.PARAM_DEFAULTS
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
-    license_key = models.ForeignKey(LicenseKey, null=True, on_delete=models.SET_NULL, related_name="jobs")
+    license_key = models.ForeignKey("keys.LicenseKey", null=True, on_delete=models.SET_NULL, related_name="jobs")
     title = models.CharField(max_length=200)
 
     # Inputs, kept as entered so a failed job can be retried or duplicated.
@@ -295,13 +203,7 @@ class Job(models.Model):
     @property
     def method(self) -> int:
         """NavTalk's method number ①–⑨."""
-        visual = [self.Visual.VIDEO, self.Visual.IMAGE, self.Visual.CHARACTER].index(self.visual_type)
-        order = {
-            self.Visual.VIDEO: [self.Audio.URL, self.Audio.FILE, self.Audio.TEXT],
-            self.Visual.IMAGE: [self.Audio.TEXT, self.Audio.URL, self.Audio.FILE],
-            self.Visual.CHARACTER: [self.Audio.URL, self.Audio.FILE, self.Audio.TEXT],
-        }[self.visual_type]
-        return visual * 3 + order.index(self.audio_type) + 1
+        return contract.method_for(self.visual_type, self.audio_type).number
 
     @property
     def method_label(self) -> str:
@@ -327,30 +229,15 @@ class Job(models.Model):
         return hint_for(self.error_category)
 
 
-CIRCLED = "①②③④⑤⑥⑦⑧⑨"
-
-
 def _lower_first(label: str) -> str:
     return label[:1].lower() + label[1:]  # "Audio URL" -> "audio URL"
 
 
 def method_label(visual_type: str, audio_type: str) -> str:
-    job = Job(visual_type=visual_type, audio_type=audio_type)
+    method = contract.method_for(visual_type, audio_type)
     visual = _lower_first(Job.Visual(visual_type).label)
     audio = _lower_first(Job.Audio(audio_type).label)
-    return f"method {CIRCLED[job.method - 1]} — {visual} + {audio}"
-
-
-class Profile(models.Model):
-    """Per-person portal preferences: notification state and email opt-in."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile")
-    notifications_seen_at = models.DateTimeField(default=timezone.now)
-    email_on_done = models.BooleanField(default=False, help_text="Email me when my video is ready.")
-    email_on_failed = models.BooleanField(default=False, help_text="Email me when my video failed.")
-
-    def __str__(self):
-        return f"Profile of {self.user}"
+    return f"method {method.symbol} — {visual} + {audio}"
 
 
 class JobEvent(models.Model):

@@ -13,7 +13,9 @@ from django.db.models import Exists, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Job, Profile
+from accounts.models import Profile
+
+from .models import Job
 
 log = logging.getLogger(__name__)
 FINISHED = (Job.Status.DONE, Job.Status.FAILED)

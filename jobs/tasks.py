@@ -1,30 +1,42 @@
-"""Thin Celery tasks: take ids, call services. No task sleeps while the upstream works."""
+"""Thin Celery tasks: take ids, call services. No task sleeps while the upstream works.
+
+Services publish these tasks by importing them (`jobs.dispatch`), so each task imports
+its service when it runs: at import time the arrow goes one way only, services → tasks.
+"""
 
 from celery import shared_task
-
-from . import archive, notifications, services
 
 
 @shared_task(ignore_result=True)
 def submit_job(job_id: int) -> None:
-    services.job_submit(job_id)
+    from .submit import job_submit
+
+    job_submit(job_id)
 
 
 @shared_task(ignore_result=True)
 def poll_due_jobs() -> int:
-    return services.poll_due_jobs()
+    from .polling import poll_due_jobs as poll
+
+    return poll()
 
 
 @shared_task(ignore_result=True)
 def reconcile_jobs() -> dict:
-    return services.reconcile()
+    from .reconcile import reconcile
+
+    return reconcile()
 
 
 @shared_task(ignore_result=True)
 def archive_job(job_id: int) -> None:
-    archive.archive_job(job_id)
+    from .archive import archive_job as archive
+
+    archive(job_id)
 
 
 @shared_task(ignore_result=True)
 def notify_job_finished(job_id: int) -> None:
-    notifications.job_finished(job_id)
+    from .notifications import job_finished
+
+    job_finished(job_id)

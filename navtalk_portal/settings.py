@@ -41,7 +41,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "accounts",
+    "keys",
     "jobs",
+    "front",
     "engine",
 ]
 
@@ -54,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "jobs.middleware.CurrentTeamMiddleware",
+    "accounts.middleware.CurrentTeamMiddleware",
 ]
 
 ROOT_URLCONF = "navtalk_portal.urls"
@@ -70,7 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "jobs.context_processors.portal",
+                "front.context_processors.portal",
             ],
         },
     },

@@ -10,5 +10,5 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("engine/", include("engine.urls")),
-    path("", include("jobs.urls")),
+    path("", include("front.urls")),
 ]

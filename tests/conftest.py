@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from keys.selection import assign_key, key_for_team
 
 ALICE_SECRET = "sk-alice-0123456789abcdefSECRET"
 BOB_SECRET = "sk-bob-fedcba9876543210SECRET"
@@ -127,14 +128,16 @@ def upstream():
 
 
 def _make_person(django_user_model, username, team_name, secret, upstream_url):
-    from jobs.models import LicenseKey, Membership, Team
+    from accounts.models import Membership, Team
+    from keys.models import LicenseKey
 
     user = django_user_model.objects.create_user(username=username, password="pw-" + username + "-123!")
     key = LicenseKey(name=f"{team_name} key", generate_url=upstream_url + "/generate",
                      query_status_url=upstream_url + "/query_status")
     key.secret = secret
     key.save()
-    team = Team.objects.create(name=team_name, default_key=key)
+    team = Team.objects.create(name=team_name)
+    assign_key(team, key)
     Membership.objects.create(team=team, user=user)
     return user
 
@@ -161,7 +164,7 @@ def make_job(db):
         defaults = dict(title="Hello", visual_type="character", character_name="navtalk.Leo",
                         audio_type="content", content="Welcome to NavTalk.", voice="nova")
         defaults.update(fields)
-        return Job.objects.create(team=team, created_by=user, license_key=team.default_key, **defaults)
+        return Job.objects.create(team=team, created_by=user, license_key=key_for_team(team), **defaults)
 
     return make
 

@@ -8,8 +8,9 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from jobs import crypto
-from jobs.models import Character, Job, JobEvent, LicenseKey
+from keys import crypto
+from jobs.models import Character, Job, JobEvent
+from keys.models import LicenseKey
 from tests.conftest import Reply
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
@@ -41,7 +42,7 @@ def secret_input(response) -> str:
 
 @pytest.mark.django_db
 def test_it_stores_a_new_secret_encrypted_and_masked(admin_client):
-    response = admin_client.post(reverse("admin:jobs_licensekey_add"), key_form())
+    response = admin_client.post(reverse("admin:keys_licensekey_add"), key_form())
     assert response.status_code == 302
     key = LicenseKey.objects.get()
     assert key.secret == SECRET
@@ -51,7 +52,7 @@ def test_it_stores_a_new_secret_encrypted_and_masked(admin_client):
 
 @pytest.mark.django_db
 def test_it_requires_the_secret_on_create(admin_client):
-    response = admin_client.post(reverse("admin:jobs_licensekey_add"), key_form(secret=""))
+    response = admin_client.post(reverse("admin:keys_licensekey_add"), key_form(secret=""))
     assert response.status_code == 200
     assert "Enter the license key." in response.content.decode()
     assert LicenseKey.objects.count() == 0
@@ -60,20 +61,20 @@ def test_it_requires_the_secret_on_create(admin_client):
 
 @pytest.mark.django_db
 def test_editing_with_a_blank_secret_keeps_it(admin_client):
-    admin_client.post(reverse("admin:jobs_licensekey_add"), key_form())
+    admin_client.post(reverse("admin:keys_licensekey_add"), key_form())
     key = LicenseKey.objects.get()
     token = key.secret_encrypted
-    page = admin_client.get(reverse("admin:jobs_licensekey_change", args=[key.pk]))
+    page = admin_client.get(reverse("admin:keys_licensekey_change", args=[key.pk]))
     assert "value=" not in secret_input(page)  # write-only: never rendered back
     assert "sk-…cdef" in page.content.decode()
 
-    response = admin_client.post(reverse("admin:jobs_licensekey_change", args=[key.pk]),
+    response = admin_client.post(reverse("admin:keys_licensekey_change", args=[key.pk]),
                                  key_form(name="Cloud (renamed)", secret=""))
     assert response.status_code == 302
     key.refresh_from_db()
     assert (key.name, key.secret_encrypted, key.secret) == ("Cloud (renamed)", token, SECRET)
 
-    admin_client.post(reverse("admin:jobs_licensekey_change", args=[key.pk]),
+    admin_client.post(reverse("admin:keys_licensekey_change", args=[key.pk]),
                       key_form(secret="sk-new-0000111122223333"))
     key.refresh_from_db()
     assert key.secret == "sk-new-0000111122223333" and key.secret_hint == "sk-…3333"
@@ -131,7 +132,7 @@ def test_test_connection_reports_each_key(admin_client, upstream):
     ok, refused = make("A ok", upstream.url), make("B refused", upstream.url)
     down = make("C down", "http://127.0.0.1:9")
     upstream.script("query_status", Reply(200, {"status": "processing"}), Reply(401, {"message": "bad license"}))
-    response = admin_client.post(reverse("admin:jobs_licensekey_changelist"),
+    response = admin_client.post(reverse("admin:keys_licensekey_changelist"),
                                  {"action": "test_connection", "_selected_action": [ok.pk, refused.pk, down.pk]},
                                  follow=True)
     html = response.content.decode()
@@ -149,7 +150,7 @@ def test_test_connection_treats_an_unknown_task_as_auth_ok(admin_client, upstrea
     key.secret = SECRET
     key.save()
     upstream.script("query_status", Reply(404, {"message": "no such task"}))
-    response = admin_client.post(reverse("admin:jobs_licensekey_changelist"),
+    response = admin_client.post(reverse("admin:keys_licensekey_changelist"),
                                  {"action": "test_connection", "_selected_action": [key.pk]}, follow=True)
     assert "Cloud: reachable, auth ok (HTTP 404 for a made-up task, as expected)." in response.content.decode()
 
@@ -188,6 +189,6 @@ def test_jobs_are_read_mostly(admin_client, alice, make_job):
 @pytest.mark.django_db
 def test_team_admin_shows_members_and_masked_key(admin_client, alice):
     team = alice.teams.get()
-    html = admin_client.get(reverse("admin:jobs_team_change", args=[team.pk])).content.decode()
+    html = admin_client.get(reverse("admin:accounts_team_change", args=[team.pk])).content.decode()
     assert "membership_set-0-user" in html
     assert "Acme key (sk-…CRET)" in html

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from jobs import archive, notifications
-from jobs.models import Job, Profile
+from accounts.models import Profile
+from jobs.models import Job
 from tests.test_fetch import Server
 
 S, A = Job.Status, Job.Archive

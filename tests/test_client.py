@@ -2,7 +2,7 @@
 
 import pytest
 
-from jobs.client import GenerateRequest, NavTalkClient, NavTalkError, failure_category
+from navtalk.client import GenerateRequest, NavTalkClient, NavTalkError
 from tests.conftest import Reply
 
 
@@ -42,10 +42,20 @@ def test_it_queries_status_with_license_and_task_id(client, upstream):
 
 
 def test_it_reads_the_failure_message(client, upstream):
-    upstream.script("query_status", Reply(body={"status": "failed", "message": "Face not found in image"}))
+    upstream.script("query_status", Reply(body={"status": "failed", "message": "Kein Gesicht", "code": "face_not_found"}))
     status = client.query_status("sk", "t")
-    assert status.status == "failed"
-    assert failure_category(status.message) == "face_not_found"
+    assert (status.status, status.category, status.message) == ("failed", "face_not_found", "Kein Gesicht")
+
+
+@pytest.mark.parametrize("reply", [
+    {"status": "failed", "message": "Face not found in image"},  # words are never guessed at
+    {"status": "failed", "message": "x", "code": "no_such_category"},
+    {"status": "failed", "message": "x", "code": "rate_limited"},  # not a task failure code
+    {"status": "failed", "message": "x", "code": ["face_not_found"]},
+])
+def test_it_takes_a_failure_category_only_from_a_known_code(client, upstream, reply):
+    upstream.script("query_status", Reply(body=reply))
+    assert client.query_status("sk", "t").category == "generation_failed"
 
 
 @pytest.mark.parametrize(

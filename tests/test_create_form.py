@@ -11,6 +11,8 @@ from django.urls import reverse
 from PIL import Image
 
 from jobs.models import Character, Job, JobEvent
+from keys.models import TeamKey
+from keys.selection import key_for_team
 
 DEFAULT_SLIDERS = {"bbox_shift": "0", "extra_margin": "10", "parsing_mode": "jaw",
                    "left_cheek_width": "90", "right_cheek_width": "90"}
@@ -132,7 +134,7 @@ def test_it_creates_a_job_for_each_method(logged_in, alice, leo, method):
     assert job.method == method
     for field, value in expected.items():
         assert getattr(job, field) == value, field
-    assert (job.team, job.created_by, job.license_key) == (alice.teams.get(), alice, alice.teams.get().default_key)
+    assert (job.team, job.created_by, job.license_key) == (alice.teams.get(), alice, key_for_team(alice.teams.get()))
     assert job.status == Job.Status.QUEUED and job.params == {}
     assert JobEvent.objects.filter(job=job, to_status="queued").count() == 1
     if "video_file" in data:
@@ -382,14 +384,14 @@ def test_it_asks_to_choose_a_valid_file_again_after_another_error(logged_in):
 @pytest.mark.django_db
 def test_it_refuses_without_an_active_license_key(logged_in, alice):
     team = alice.teams.get()
-    team.default_key.is_active = False
-    team.default_key.save()
+    key = key_for_team(team)
+    key.is_active = False
+    key.save()
     response = logged_in.get(reverse("jobs:create"))
     assert "Your team has no active license key" in response.content.decode()
     assert re.search(r'<button type="submit"[^>]*disabled', response.content.decode())
 
-    team.default_key = None
-    team.save()
+    TeamKey.objects.filter(team=team).delete()
     response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
                     audio_source="audio_url", audio_url="https://example.com/a.mp3")
     assert response.status_code == 200
@@ -400,7 +402,7 @@ def test_it_refuses_without_an_active_license_key(logged_in, alice):
 
 @pytest.mark.django_db
 def test_it_warns_when_the_upstream_cannot_fetch_uploads(logged_in, alice, settings):
-    key = alice.teams.get().default_key
+    key = key_for_team(alice.teams.get())
     key.generate_url = "http://93.184.216.34/generate"  # a public address; PUBLIC_BASE_URL is loopback
     key.save()
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"

@@ -10,6 +10,7 @@ from jobs import services
 from jobs.models import Job
 from tests.conftest import Reply
 from tests.processes import process_env, purge_broker, running, start_beat, start_worker, wait_until
+from keys.selection import key_for_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +21,7 @@ def test_it_takes_jobs_from_the_form_service_to_done_through_real_processes(upst
     upstream.default_status = {"status": "done", "video_url": "https://cdn.example/v.mp4"}
     env = process_env(POLL_INTERVAL_SECONDS="0.5", JOB_EXPECTED_SECONDS="1")
     with running(lambda: start_worker(env, tmp_path, queues="celery"), lambda: start_beat(env, tmp_path)) as procs:
-        jobs = [services.job_create(team=alice.teams.first(), user=alice, license_key=alice.teams.first().default_key,
+        jobs = [services.job_create(team=alice.teams.first(), user=alice, license_key=key_for_team(alice.teams.first()),
                                     title=f"job {i}", visual_type="character", character_name="navtalk.Leo",
                                     audio_type="content", content="Hello", voice="nova") for i in range(3)]
         try:

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 import requests
 
-from jobs.models import Job, LicenseKey
+from jobs.models import Job
+from keys.models import LicenseKey
 from tests.processes import process_env, purge_broker, running, start_beat, start_worker
 from tests.test_fetch import Server
+from keys.selection import key_for_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +75,7 @@ def studio(live_server, settings, alice, characters, tmp_path):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
     settings.FETCH_ALLOWED_PRIVATE = frozenset({f"127.0.0.1:{live_server.url.rsplit(':', 1)[1]}"})
-    key = alice.teams.first().default_key
+    key = key_for_team(alice.teams.first())
     key.generate_url = live_server.url + "/engine/generate"
     key.query_status_url = live_server.url + "/engine/query_status"
     key.secret = settings.ENGINE_LICENSES[0]

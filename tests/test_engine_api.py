@@ -23,7 +23,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from engine import contract, faults, services
+from engine import faults, services, validate as contract
 from engine.fetch import FetchError, fetch_to_file
 from engine.models import EngineCallCounter, EngineLicense, EngineTask, fingerprint
 from engine.views import parse_range
@@ -499,7 +499,7 @@ def test_fail_rate_ends_tasks_failed(api, settings):
     settings.ENGINE_FAULTS = "mode=instant,fail_rate=1.0,latency=0.2"
     task_id = api.generate(**GOOD).json()["task_id"]
     body, seen = poll(api, task_id)
-    assert body == {"status": "failed", "message": "Injected failure"}
+    assert body == {"status": "failed", "message": "Injected failure", "code": "generation_failed"}
     assert seen[-2:] == ["processing", "failed"]
 
 
@@ -643,7 +643,7 @@ def test_a_task_whose_worker_died_ends_failed(api):
     task = EngineTask.objects.create(license_fingerprint=fingerprint(ALICE), request=GOOD, status="processing",
                                      created=old, started=old)
     body = api.status(task.task_id).json()
-    assert body == {"status": "failed", "message": services.LOST_TASK}
+    assert body == {"status": "failed", "message": services.LOST_TASK, "code": "generation_failed"}
 
 
 def _renderer():
@@ -698,7 +698,7 @@ def test_the_render_service_explains_a_missing_input(settings, files):
                                      request={"image_url": files.url + "/gone.jpg", "content": "Hi.", "voice": "ash"})
     services.run_render(task.task_id)
     task.refresh_from_db()
-    assert task.status == "failed"
+    assert (task.status, task.failure_code) == ("failed", "media_unreachable")
     assert task.message == "Could not download image_url: HTTP 404. Make sure the link is public."
 
 
@@ -712,8 +712,9 @@ def test_the_render_service_explains_a_picture_without_a_face(settings, files):
         "image_url": files.add("/sky.png", buffer.getvalue()), "content": "Hi.", "voice": "ash"})
     services.run_render(task.task_id)
     task.refresh_from_db()
-    assert task.status == "failed"
+    assert (task.status, task.failure_code) == ("failed", "face_not_found")
     assert "face" in task.message.lower() and task.message != services.INTERNAL_ERROR
+    assert services.report(task, services.global_faults())["code"] == "face_not_found"
 
 
 # --- fetch ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jobs.fetch import FetchError, fetch_to_file
+from lib.fetch import FetchError, fetch_to_file
 
 
 class Server:

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
-from jobs import services
+from jobs import polling, reconcile, services, submit
 from jobs.models import Job
 from tests.conftest import ALICE_SECRET, Reply
 
@@ -52,7 +52,7 @@ def test_it_sends_the_exact_json_for_each_method(upstream, alice, make_job, meth
     if fields["audio_type"] == "audio_base64":
         job.audio_file.save("voice.wav", ContentFile(WAV))
     assert job.method == method
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     [call] = upstream.calls("generate")
     assert call["json"] == {"license": ALICE_SECRET, **EXPECTED[method]}
     job.refresh_from_db()
@@ -61,7 +61,7 @@ def test_it_sends_the_exact_json_for_each_method(upstream, alice, make_job, meth
 
 def test_it_sends_only_moved_advanced_parameters(upstream, alice, make_job):
     job = make_job(alice, params={"bbox_shift": -4, "parsing_mode": "raw", "extra_margin": 10})
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     [call] = upstream.calls("generate")
     assert call["json"] == {"license": ALICE_SECRET, "character_name": "navtalk.Leo", "content": "Welcome to NavTalk.",
                             "voice": "nova", "bbox_shift": -4, "parsing_mode": "raw"}
@@ -71,7 +71,7 @@ def test_it_offers_uploads_under_a_signed_expiring_url(upstream, alice, make_job
     settings.MEDIA_ROOT = tmp_path
     job = make_job(alice, visual_type="image", visual_url="")
     job.visual_file.save("face.png", ContentFile(b"\x89PNG\r\n\x1a\nfake"))
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     image_url = upstream.calls("generate")[0]["json"]["image_url"]
     assert image_url.startswith(settings.PUBLIC_BASE_URL + "/m/")
     path = image_url[len(settings.PUBLIC_BASE_URL):]
@@ -87,7 +87,7 @@ def test_it_offers_uploads_under_a_signed_expiring_url(upstream, alice, make_job
 def test_it_submits_once_however_often_the_task_runs(upstream, alice, make_job):
     job = make_job(alice)
     for _ in range(3):
-        services.job_submit(job.pk)
+        submit.job_submit(job.pk)
     assert len(upstream.calls("generate")) == 1
     assert list(job.events.values_list("to_status", flat=True)) == [S.SUBMITTING, S.STARTED]
 
@@ -103,7 +103,7 @@ def test_it_submits_once_when_tasks_race(upstream, alice, make_job):
     def run():
         barrier.wait()
         try:
-            services.job_submit(job.pk)
+            submit.job_submit(job.pk)
         finally:
             connection.close()
 
@@ -119,7 +119,7 @@ def test_it_submits_once_when_tasks_race(upstream, alice, make_job):
 
 def _started(upstream, alice, make_job, **fields):
     job = make_job(alice, **fields)
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
     return job
@@ -128,13 +128,13 @@ def _started(upstream, alice, make_job, **fields):
 def test_it_walks_started_processing_done(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
     upstream.script("query_status", Reply(body={"status": "processing"}))
-    assert services.poll_due_jobs() == 1
+    assert polling.poll_due_jobs() == 1
     job.refresh_from_db()
     assert job.status == S.PROCESSING and job.next_poll_at > timezone.now()
-    assert services.poll_due_jobs() == 0  # not due yet
+    assert polling.poll_due_jobs() == 0  # not due yet
     Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
     upstream.script("query_status", Reply(body={"status": "done", "video_url": "https://cdn/v.mp4"}))
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert (job.status, job.video_url, job.next_poll_at) == (S.DONE, "https://cdn/v.mp4", None)
     assert list(job.events.values_list("to_status", flat=True)) == [S.SUBMITTING, S.STARTED, S.PROCESSING, S.DONE]
@@ -143,18 +143,18 @@ def test_it_walks_started_processing_done(upstream, alice, make_job):
 
 def test_it_fails_with_category_reply_and_hint(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
-    upstream.script("query_status", Reply(body={"status": "failed", "message": "Face not found: no face detected"}))
-    services.poll_due_jobs()
+    upstream.script("query_status", Reply(body={"status": "failed", "message": "Face not found: no face detected", "code": "face_not_found"}))
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert (job.status, job.error_category) == (S.FAILED, "face_not_found")
-    assert job.upstream_reply == {"status": "failed", "message": "Face not found: no face detected"}
+    assert job.upstream_reply == {"status": "failed", "message": "Face not found: no face detected", "code": "face_not_found"}
     assert "frontal" in job.hint
 
 
 def test_it_fails_a_task_the_upstream_does_not_know(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
     upstream.script("query_status", Reply(status=404, body={"status": "error", "message": "Task not found"}))
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert (job.status, job.error_category) == (S.FAILED, "not_found")
 
@@ -163,7 +163,7 @@ def test_it_backs_off_on_429_honouring_retry_after(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
     upstream.script("query_status", Reply(status=429, body={"message": "slow"}, headers={"Retry-After": "40"}))
     before = timezone.now()
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert job.status == S.STARTED
     assert job.next_poll_at >= before + timedelta(seconds=40)
@@ -174,7 +174,7 @@ def test_it_keeps_polling_through_5xx_and_malformed_replies(upstream, alice, mak
     job = _started(upstream, alice, make_job)
     upstream.script("query_status", Reply(status=500, body={"message": "boom"}), Reply(raw=b"<html>"))
     for _ in range(2):
-        services.poll_due_jobs()
+        polling.poll_due_jobs()
         Job.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
     job.refresh_from_db()
     assert job.status == S.STARTED and job.poll_count == 2
@@ -183,7 +183,7 @@ def test_it_keeps_polling_through_5xx_and_malformed_replies(upstream, alice, mak
 def test_it_gives_up_at_the_deadline(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
     Job.objects.filter(pk=job.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert (job.status, job.error_category) == (S.FAILED, "timeout")
 
@@ -192,20 +192,20 @@ def test_it_does_not_resend_when_generate_timed_out(upstream, alice, make_job, s
     settings.NAVTALK_READ_TIMEOUT = 0.5
     job = make_job(alice)
     upstream.script("generate", Reply(body={"status": "started", "task_id": "x"}, delay=1.5))
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert (job.status, job.error_category) == (S.FAILED, "interrupted")
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     assert len(upstream.calls("generate")) == 1
 
 
 def test_it_requeues_after_a_5xx_on_generate(upstream, alice, make_job):
     job = make_job(alice)
     upstream.script("generate", Reply(status=503, body={"message": "busy"}))
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert job.status == S.QUEUED and job.next_poll_at > timezone.now()
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert job.status == S.STARTED and len(upstream.calls("generate")) == 2
 
@@ -213,7 +213,7 @@ def test_it_requeues_after_a_5xx_on_generate(upstream, alice, make_job):
 def test_it_fails_permanently_on_401(upstream, alice, make_job):
     job = make_job(alice)
     upstream.script("generate", Reply(status=401, body={"status": "error", "message": "Invalid license"}))
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert (job.status, job.error_category, job.error_message) == (S.FAILED, "auth", "Invalid license")
 
@@ -221,11 +221,11 @@ def test_it_fails_permanently_on_401(upstream, alice, make_job):
 def test_it_claims_each_due_job_for_one_poller(upstream, alice, make_job):
     jobs = [_started(upstream, alice, make_job) for _ in range(5)]
     now = timezone.now()
-    first = services._claim_due(now, 3)
-    second = services._claim_due(now, 10)
+    first = polling._claim_due(now, 3)
+    second = polling._claim_due(now, 10)
     assert len(first) == 3 and len(second) == 2
     assert {j.pk for j in first}.isdisjoint({j.pk for j in second})
-    assert services._claim_due(now, 10) == []
+    assert polling._claim_due(now, 10) == []
     assert {j.pk for j in first + second} == {j.pk for j in jobs}
 
 
@@ -237,7 +237,7 @@ def test_the_reconciler_repairs_what_lost_messages_leave(upstream, alice, make_j
     Job.objects.filter(pk=stuck.pk).update(status=S.SUBMITTING, submitting_at=old)
     fresh = make_job(alice)
     Job.objects.filter(pk=fresh.pk).update(status=S.SUBMITTING, submitting_at=timezone.now())
-    counts = services.reconcile()
+    counts = reconcile.reconcile()
     assert counts["redispatched"] == 1 and counts["interrupted"] == 1
     stuck.refresh_from_db()
     fresh.refresh_from_db()
@@ -249,13 +249,13 @@ def test_the_reconciler_repairs_what_lost_messages_leave(upstream, alice, make_j
 def test_retry_is_a_new_attempt_that_keeps_the_old_one(upstream, alice, make_job):
     job = make_job(alice)
     upstream.script("generate", Reply(status=400, body={"message": "bad image"}))
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert job.status == S.FAILED
     assert services.job_retry(job, alice)
     job.refresh_from_db()
     assert (job.status, job.attempt, job.error_category) == (S.QUEUED, 2, "")
-    services.job_submit(job.pk)
+    submit.job_submit(job.pk)
     job.refresh_from_db()
     assert job.status == S.STARTED
     events = list(job.events.values_list("attempt", "to_status"))
@@ -267,7 +267,7 @@ def test_retry_is_a_new_attempt_that_keeps_the_old_one(upstream, alice, make_job
 def test_a_canceled_job_is_not_polled(upstream, alice, make_job):
     job = _started(upstream, alice, make_job)
     assert services.job_cancel(job, alice)
-    assert services.poll_due_jobs() == 0
+    assert polling.poll_due_jobs() == 0
     job.refresh_from_db()
     assert job.status == S.CANCELED
 
@@ -277,11 +277,11 @@ def test_a_poll_round_starts_no_query_past_its_budget(upstream, alice, make_job,
     # its claims unqueried rather than query after the lease could have expired.
     settings.POLL_LEASE_SECONDS = 1
     job = _started(upstream, alice, make_job)
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     job.refresh_from_db()
     assert upstream.calls("query_status") == []
     assert (job.claim_token, job.status, job.poll_count) == ("", S.STARTED, 0)
     assert job.next_poll_at <= timezone.now()
     settings.POLL_LEASE_SECONDS = 90
-    services.poll_due_jobs()
+    polling.poll_due_jobs()
     assert len(upstream.calls("query_status")) == 1

@@ -7,10 +7,12 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import services
-from jobs.models import Job, JobEvent, LicenseKey
+from jobs import submit
+from jobs.models import Job, JobEvent
+from keys.models import LicenseKey
 from tests.conftest import Reply
 from tests.test_create_form import DEFAULT_SLIDERS, png
+from keys.selection import use_only
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
 S = Job.Status
@@ -25,8 +27,7 @@ def key(alice, upstream):
     key.secret = SECRET
     key.save()
     team = alice.teams.get()
-    team.default_key = key
-    team.save()
+    use_only(team, key)
     return key
 
 
@@ -79,27 +80,27 @@ def test_no_admin_page_shows_the_secret(client, admin_user, alice, key, jobs, up
     team = alice.teams.get()
     failed = jobs[S.FAILED]
     urls = [
-        reverse("admin:jobs_licensekey_changelist"), reverse("admin:jobs_licensekey_change", args=[key.pk]),
-        reverse("admin:jobs_licensekey_add"), reverse("admin:jobs_licensekey_history", args=[key.pk]),
-        reverse("admin:jobs_team_changelist"), reverse("admin:jobs_team_change", args=[team.pk]),
+        reverse("admin:keys_licensekey_changelist"), reverse("admin:keys_licensekey_change", args=[key.pk]),
+        reverse("admin:keys_licensekey_add"), reverse("admin:keys_licensekey_history", args=[key.pk]),
+        reverse("admin:accounts_team_changelist"), reverse("admin:accounts_team_change", args=[team.pk]),
         reverse("admin:jobs_job_changelist"), reverse("admin:jobs_job_change", args=[failed.pk]),
         reverse("admin:jobs_job_change", args=[jobs[S.DONE].pk]),
     ]
     for url in urls:
         assert_clean(client.get(url), key)
     # The masked hint is what the admin sees.
-    assert "sk-…cdef" in client.get(reverse("admin:jobs_licensekey_changelist")).content.decode()
+    assert "sk-…cdef" in client.get(reverse("admin:keys_licensekey_changelist")).content.decode()
     assert "license sk-…cdef is not valid" in client.get(
         reverse("admin:jobs_job_change", args=[failed.pk])).content.decode()
 
     # The "Test connection" result page, with an upstream that echoes the license.
     upstream.script("query_status", Reply(401, {"message": f"license {SECRET} refused"}))
-    response = client.post(reverse("admin:jobs_licensekey_changelist"),
+    response = client.post(reverse("admin:keys_licensekey_changelist"),
                            {"action": "test_connection", "_selected_action": [key.pk]}, follow=True)
     assert_clean(response, key)
     assert "Distinctive: reachable, auth refused" in response.content.decode()
     # Saving the change form without a new secret does not echo anything either.
-    response = client.post(reverse("admin:jobs_licensekey_change", args=[key.pk]), {
+    response = client.post(reverse("admin:keys_licensekey_change", args=[key.pk]), {
         "name": "Distinctive", "secret": "", "generate_url": key.generate_url,
         "query_status_url": "not a url", "is_active": "on", "notes": ""})
     assert_clean(response, key)  # re-rendered with an error, secret field blank
@@ -115,7 +116,7 @@ def test_logs_never_carry_the_secret(client, alice, key, upstream, caplog):
         "content": "Hello", "voice": "nova"})
     assert response.status_code == 302
     job = Job.objects.get()
-    services.job_submit(job.pk)  # the submission attempt: real HTTP to the test upstream
+    submit.job_submit(job.pk)  # the submission attempt: real HTTP to the test upstream
     assert upstream.calls("generate")[0]["json"]["license"] == SECRET  # it really was sent…
     job.refresh_from_db()
     assert job.status == S.FAILED

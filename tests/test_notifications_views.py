@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs import notifications
-from jobs.models import Job, Profile
+from accounts.models import Profile
+from jobs.models import Job
 
 S = Job.Status
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Job, JobEvent
 from tests.test_create_form import DEFAULT_SLIDERS, error_beside, input_tag, png_bytes, wav_bytes
+from keys.selection import key_for_team
 
 S = Job.Status
 
@@ -106,7 +107,7 @@ def test_it_shows_uploaded_inputs_under_signed_links(logged_in, alice, make_job,
 @pytest.mark.django_db
 def test_retry_requeues_a_failed_job(logged_in, alice):
     team = alice.teams.get()
-    job = Job.objects.create(team=team, created_by=alice, license_key=team.default_key, title="Broken",
+    job = Job.objects.create(team=team, created_by=alice, license_key=key_for_team(team), title="Broken",
                              visual_type="image", visual_url="https://example.com/p.jpg", audio_type="content",
                              content="Hi", voice="nova", status=S.FAILED, error_category="upstream_error",
                              error_message="boom")

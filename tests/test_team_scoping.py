@@ -4,8 +4,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from jobs.middleware import SESSION_KEY
-from jobs.models import Job, Membership, Team
+from accounts.middleware import SESSION_KEY
+from accounts.models import Membership, Team
+from jobs.models import Job
 from tests.test_create_form import DEFAULT_SLIDERS, png_bytes
 
 S = Job.Status

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from jobs import voices
+from front import voices
 from jobs.models import Job
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.processes import process_env, purge_broker, running, start_beat, start_worker
+from keys.selection import assign_key
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -121,20 +122,21 @@ def processes(live_server, django_db_setup, tmp_path_factory):
 @pytest.fixture
 def studio(processes, live_server, settings, django_user_model, characters):
     """alice in team Acme, whose default key is the local engine (served by the live server)."""
-    from jobs.models import Membership, Team
+    from accounts.models import Membership, Team
 
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
     settings.FETCH_ALLOWED_PRIVATE = frozenset(_allowed_private(live_server.url).split(","))
     alice = django_user_model.objects.create_user("alice", email="alice@example.com", password=PASSWORD)
     key = engine_key("Local engine", settings.ENGINE_LICENSES[0], live_server.url)
-    team = Team.objects.create(name="Acme", default_key=key)
+    team = Team.objects.create(name="Acme")
+    assign_key(team, key)
     Membership.objects.create(team=team, user=alice)
     return Studio(live_server.url, alice, team, key, processes)
 
 
 def engine_key(name: str, secret: str, base: str):
-    from jobs.models import LicenseKey
+    from keys.models import LicenseKey
 
     key = LicenseKey(name=name, generate_url=base + "/engine/generate", query_status_url=base + "/engine/query_status")
     key.secret = secret

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from jobs.models import Job
 from tests.browser.conftest import assert_accessible, engine_key, log_in, screenshot, wait_for_job
+from keys.selection import use_only
 
 DONE_TIMEOUT = 90_000  # ms; a render takes a few seconds on two cores
 
@@ -161,8 +162,7 @@ def use_engine_with(studio, live_server, faults: str) -> None:
     from engine.models import EngineLicense
 
     _, license = EngineLicense.issue(faults, faults=faults)
-    studio.team.default_key = engine_key(faults, license, live_server.url)
-    studio.team.save()
+    use_only(studio.team, engine_key(faults, license, live_server.url))
 
 
 def test_it_follows_jobs_live_in_history_and_gallery(studio, page, live_server):
@@ -263,8 +263,7 @@ def test_a_failed_job_shows_its_reason_and_retry_makes_it(studio, page, live_ser
     from engine.models import EngineLicense
 
     _, failing = EngineLicense.issue("Always fails", faults="fail_rate=1")
-    studio.team.default_key = engine_key("Failing engine", failing, live_server.url)
-    studio.team.save()
+    use_only(studio.team, engine_key("Failing engine", failing, live_server.url))
     log_in(page)
     choose(page, "Built-in character")
     page.locator("label.pick-card", has_text="Leo").click()
@@ -274,8 +273,7 @@ def test_a_failed_job_shows_its_reason_and_retry_makes_it(studio, page, live_ser
     expect(page.locator('[data-part="result"] .alert--error')).to_contain_text("Injected failure")
     screenshot(page, "10-detail-failed")
 
-    studio.team.default_key = studio.key  # an admin fixes the team's key
-    studio.team.save()
+    use_only(studio.team, studio.key)  # an admin fixes the team's key
     page.get_by_role("button", name="Retry").click()
     expect(page.get_by_text(re.compile(r"Sent again \(attempt 2\)"))).to_be_visible()
     watch_until_done(page, studio)

@@ -22,6 +22,7 @@ import kombu.pools
 import pytest
 
 from tests.conftest import Reply
+from keys.selection import key_for_team
 from tests.processes import process_env, purge_broker, wait_until  # noqa: F401 (re-exported)
 
 # Small timings for worker and beat processes: a fault test runs in seconds.
@@ -179,7 +180,7 @@ def fault_upstream():
 @pytest.fixture
 def team_key(alice, fault_upstream):
     """alice's team key, pointed at the fault upstream."""
-    key = alice.teams.first().default_key
+    key = key_for_team(alice.teams.first())
     key.generate_url = fault_upstream.url + "/generate"
     key.query_status_url = fault_upstream.url + "/query_status"
     key.save()
@@ -190,7 +191,7 @@ def create_jobs(user, case: str, count: int, start: int = 0) -> list:
     from jobs import services
 
     team = user.teams.first()
-    return [services.job_create(team=team, user=user, license_key=team.default_key, title=f"{case} {i}",
+    return [services.job_create(team=team, user=user, license_key=key_for_team(team), title=f"{case} {i}",
                                 visual_type="character", character_name="navtalk.Leo", audio_type="content",
                                 content=f"{case}#{i}", voice="nova")
             for i in range(start, start + count)]

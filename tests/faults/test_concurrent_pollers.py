@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from jobs.models import Job, JobEvent, Profile
+from accounts.models import Profile
+from jobs.models import Job, JobEvent
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
 from tests.processes import running, start_beat, start_worker
 

@@ -23,12 +23,15 @@ pytestmark = [pytest.mark.e2e]
 CREATE = """
 from django.contrib.auth.models import User
 from jobs import services
-from jobs.models import LicenseKey, Membership, Team
+from accounts.models import Membership, Team
+from keys.models import LicenseKey
+from keys.selection import assign_key
 user = User.objects.create_user("alice", password="pw-alice-123!")
 key = LicenseKey(name="Acme key", generate_url="{url}/generate", query_status_url="{url}/query_status")
 key.secret = "sk-alice-restart"
 key.save()
-team = Team.objects.create(name="Acme", default_key=key)
+team = Team.objects.create(name="Acme")
+assign_key(team, key)
 Membership.objects.create(team=team, user=user)
 for i in range({count}):
     services.job_create(team=team, user=user, license_key=key, title=f"pg {{i}}", visual_type="character",

@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from jobs import services
-from jobs.client import TaskStatus
+from jobs import polling, reconcile, services, submit
+from navtalk.client import TaskStatus
 from jobs.models import Job
 from tests.conftest import Reply
+from keys.selection import key_for_team
 
 S = Job.Status
 LATER = timedelta(hours=2)
@@ -58,7 +59,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
     settings.SUBMIT_MAX_ATTEMPTS = 3
     team = alice.teams.first()
     dispatched: list[int] = []  # every submit published (on commit) for a job
-    real_dispatch = services._dispatch
+    real_dispatch = services.dispatch_submit
 
     def recording_dispatch(job_id, countdown=0):
         dispatched.append(job_id)
@@ -95,7 +96,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
         @precondition(lambda self: len(self.jobs) < 2)
         @rule()
         def create(self):
-            job = services.job_create(team=team, user=alice, license_key=team.default_key, title="sm",
+            job = services.job_create(team=team, user=alice, license_key=key_for_team(team), title="sm",
                                       visual_type="character", character_name="navtalk.Leo",
                                       audio_type="content", content="Hello", voice="nova")
             self.jobs.append(job.pk)
@@ -106,7 +107,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
             job = self.job(index)
             before = len(upstream.calls("generate"))
             upstream.script("generate", GENERATE[reply]())
-            services.job_submit(job.pk)
+            submit.job_submit(job.pk)
             upstream.scripts["generate"].clear()
             if len(upstream.calls("generate")) > before and reply in MAY_CREATE:
                 self.may_create[(job.pk, job.attempt)] += 1
@@ -118,14 +119,14 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
             """A worker claimed SUBMITTING and was killed before (or during) /generate."""
             job = self.job(index)
             if job.status == S.QUEUED:
-                services._transition(job, S.SUBMITTING, "claimed", submitting_at=timezone.now())
+                services.transition(job, S.SUBMITTING, "claimed", submitting_at=timezone.now())
             self._after(job.pk)
 
         @precondition(lambda self: self.jobs)
         @rule(replies=st.lists(st.sampled_from(sorted(STATUS)), min_size=1, max_size=4))
         def poll(self, replies):
             upstream.script("query_status", *[STATUS[r]() for r in replies])
-            services.poll_due_jobs(now=timezone.now() + LATER)  # everything due is polled
+            polling.poll_due_jobs(now=timezone.now() + LATER)  # everything due is polled
             upstream.scripts["query_status"].clear()
             for job_id in self.jobs:
                 self._after(job_id)
@@ -135,7 +136,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
         def reconcile(self):
             dispatched.clear()
             self.reconciles += 1  # each run is later than every due time so far: all is overdue
-            services.reconcile(now=timezone.now() + LATER * (1 + self.reconciles))
+            reconcile.reconcile(now=timezone.now() + LATER * (1 + self.reconciles))
             for job in Job.objects.filter(pk__in=self.jobs):
                 assert job.status != S.SUBMITTING, "the reconciler left a job stuck in SUBMITTING"
                 if job.status == S.QUEUED:
@@ -154,7 +155,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
             services.job_cancel(Job.objects.get(pk=stale.pk), alice)
             self._after(stale.pk)
             reply = {"status": status, "video_url": "https://cdn.example/v.mp4", "message": "Face not found"}
-            services.apply_status(stale, TaskStatus(status=status, video_url=reply["video_url"],
+            polling.apply_status(stale, TaskStatus(status=status, video_url=reply["video_url"],
                                                     message=reply["message"], raw=reply))
             self._after(stale.pk)
 

@@ -38,7 +38,7 @@ CASES = {
     "backwards": ((), tuple(Reply(body={"status": s}) for s in ("processing", "started", "processing")), None,
                   S.DONE, ""),
     "never": ((), (), Reply(body={"status": "processing"}), S.FAILED, "timeout"),
-    "noface": ((), (Reply(body={"status": "failed", "message": "Face not found in the image"}),), None,
+    "noface": ((), (Reply(body={"status": "failed", "message": "Face not found in the image", "code": "face_not_found"}),), None,
                S.FAILED, "face_not_found"),
     "badlicense": ((Reply(status=401, body={"status": "error", "message": "Invalid license"}),), (), None,
                    S.FAILED, "auth"),

@@ -12,7 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from jobs.models import LicenseKey, Membership, Team
+from accounts.models import Membership, Team
+from keys.models import LicenseKey
+from keys.selection import assign_key, key_for_team
 
 LOCAL_KEY_NAME = "Local engine"
 
@@ -42,9 +44,8 @@ class Command(BaseCommand):
         key.save()
 
         studio, _ = Team.objects.get_or_create(name=team)
-        if studio.default_key_id is None:
-            studio.default_key = key
-            studio.save(update_fields=["default_key"])
+        if key_for_team(studio) is None:
+            assign_key(studio, key)
         Membership.objects.get_or_create(team=studio, user=admin)
 
         url = settings.PUBLIC_BASE_URL + "/"

@@ -1,4 +1,5 @@
-"""The NavTalk `/generate` request contract: pure validation, no ORM, no renderer.
+"""Validation of a `/generate` body against the NavTalk contract (`navtalk.contract`,
+where every field, range and voice is defined): pure functions, no ORM, no renderer.
 
 `validate_generate(body)` takes the decoded JSON body (without caring about the
 license, which the view checks first) and returns `(cleaned, errors)`: `errors` maps a
@@ -6,7 +7,7 @@ field name to a message a person can act on; `cleaned` holds the accepted fields
 `audio_base64` replaced by the decoded bytes (`audio_bytes`) and their kind.
 
 This module must stay importable by the web process without numpy/mediapipe, so the
-voices and the character list are known here without importing the TTS or renderer.
+character list is read from the plain catalog, not from the renderer.
 """
 
 import base64
@@ -14,20 +15,8 @@ import binascii
 import re
 from urllib.parse import urlsplit
 
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
-
-VISUAL_FIELDS = ("video_url", "image_url", "character_name")
-AUDIO_FIELDS = ("audio_url", "audio_base64", "content")
-# name -> (low, high); all are whole numbers.
-NUMBER_PARAMS = {
-    "bbox_shift": (-9, 9),
-    "extra_margin": (0, 50),
-    "left_cheek_width": (50, 150),
-    "right_cheek_width": (50, 150),
-}
-PARSING_MODES = ("jaw", "raw")
-PARAM_FIELDS = (*NUMBER_PARAMS, "parsing_mode")
-KNOWN_FIELDS = ("license", *VISUAL_FIELDS, *AUDIO_FIELDS, "voice", *PARAM_FIELDS)
+from navtalk.contract import AUDIO_FIELDS, GENERATE_FIELDS as KNOWN_FIELDS, NUMBER_PARAMS, PARSING_MODES, \
+    VISUAL_FIELDS, VOICES
 
 URL_MAX_CHARS = 4096
 
@@ -192,7 +181,8 @@ def validate_generate(body, *, content_max_chars: int, audio_max_bytes: int,
                     cleaned["audio_bytes"] = data
                     cleaned["audio_kind"] = kind
 
-    for field, (low, high) in NUMBER_PARAMS.items():
+    for field, param in NUMBER_PARAMS.items():
+        low, high = param.low, param.high
         if field in body and body[field] is not None:
             number = _whole_number(body[field])
             if number is None or not low <= number <= high:

@@ -12,11 +12,10 @@ from django.shortcuts import redirect
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from navtalk_portal.ranged import ranged_file_response
-
-from . import archive, selectors
-from .models import Job
-from .views import team_required
+from accounts.decorators import team_required
+from jobs import archive, selectors
+from jobs.models import Job
+from lib.ranged import ranged_file_response
 
 PRIVATE = "private, max-age=3600"
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from jobs import voices
-from jobs.models import Job
+from front import voices
+from navtalk.contract import VOICES
 
 
 class Command(BaseCommand):
@@ -11,4 +11,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         made = voices.render_all()
-        self.stdout.write(f"Voice samples: rendered {len(made)}, {len(Job.VOICES) - len(made)} were ready.")
+        self.stdout.write(f"Voice samples: rendered {len(made)}, {len(VOICES) - len(made)} were ready.")

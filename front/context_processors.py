@@ -1,6 +1,6 @@
 from functools import cache
 
-from . import notifications
+from jobs import notifications
 
 
 def portal(request):

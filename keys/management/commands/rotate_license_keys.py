@@ -8,8 +8,8 @@ from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from jobs import crypto
-from jobs.models import LicenseKey
+from keys import crypto
+from keys.models import LicenseKey
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from django import template
 from django.core import signing
 from django.urls import reverse
 
-from ..media import SALT
-from ..models import CIRCLED
+from jobs.media import SALT
+from navtalk.contract import CIRCLED
 
 register = template.Library()
 

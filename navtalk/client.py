@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
-STATUSES = ("started", "processing", "done", "failed")
+from .contract import STATUSES, Failure, failure_from_code
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,9 @@ class TaskStatus:
     video_url: str | None
     message: str | None
     raw: dict
+    # For a failed task: the reply's `code` when it names a known category, else
+    # generation_failed. Never guessed from the message's words.
+    category: str = Failure.GENERATION_FAILED
 
 
 class NavTalkError(Exception):
@@ -131,18 +133,6 @@ def _never_sent(exc: requests.RequestException) -> bool:
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         return isinstance(reason, urllib3.exceptions.NewConnectionError)
     return isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema))
-
-
-def failure_category(message: str | None) -> str:
-    """Map an upstream 'failed' message to our category by its words."""
-    text = (message or "").lower()
-    if "face" in text and ("not found" in text or "no face" in text or "detect" in text):
-        return "face_not_found"
-    if "download" in text or "fetch" in text or "unreachable" in text:
-        return "media_unreachable"
-    if "license" in text:
-        return "auth"
-    return "generation_failed"
 
 
 class NavTalkClient:
@@ -214,4 +204,5 @@ class NavTalkClient:
             raise NavTalkError("The upstream said done but gave no video_url", permanent=False,
                                category="upstream_error", status_code=200, raw=body)
         message = next((body[k] for k in ("message", "error", "msg", "detail") if isinstance(body.get(k), str)), None)
-        return TaskStatus(status=status, video_url=video_url, message=message, raw=body)
+        category = failure_from_code(body.get("code")) if status == "failed" else Failure.GENERATION_FAILED
+        return TaskStatus(status=status, video_url=video_url, message=message, raw=body, category=category)

@@ -19,9 +19,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 
-from navtalk_portal.ranged import ranged_file_response
-
-from .models import Job
+from lib.ranged import ranged_file_response
+from navtalk.contract import VOICES
 
 log = logging.getLogger(__name__)
 TEXT = "Hello, I'm {name}. This is how I sound when I read your text aloud."
@@ -50,7 +49,7 @@ def _synthesize(name: str, out: Path) -> None:
 
 def ensure_sample(name: str) -> Path:
     """The sample's path, rendering it first if it does not exist yet."""
-    if name not in Job.VOICES:
+    if name not in VOICES:
         raise ValueError(f"unknown voice {name!r}")
     path = sample_path(name)
     if path.exists():
@@ -66,7 +65,7 @@ def ensure_sample(name: str) -> Path:
 @require_GET
 @login_required
 def voice_sample(request, name):
-    if name not in Job.VOICES:
+    if name not in VOICES:
         raise Http404("No such voice.")
     try:
         path = ensure_sample(name)
@@ -80,7 +79,7 @@ def voice_sample(request, name):
 
 def render_all() -> list[str]:
     """Render every missing sample; returns the names rendered now."""
-    made = [name for name in Job.VOICES if not sample_path(name).exists()]
+    made = [name for name in VOICES if not sample_path(name).exists()]
     for name in made:
         ensure_sample(name)
     return made

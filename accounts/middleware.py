@@ -13,7 +13,7 @@ def current_team(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    teams = user.teams.select_related("default_key")  # the create page needs the key
+    teams = user.teams.all()
     team_id = request.session.get(SESSION_KEY)
     team = teams.filter(pk=team_id).first() if team_id else None
     if team is None:

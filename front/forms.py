@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from .models import Character, Job, method_label
+from jobs.models import Character, Job, method_label
 from .uploads import check_upload
 
 V, A = Job.Visual, Job.Audio

@@ -5,9 +5,9 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from . import notifications
-from .models import Profile
-from .views import team_required
+from accounts.decorators import team_required
+from accounts.models import Profile
+from jobs import notifications
 
 
 class NotificationSettingsForm(forms.ModelForm):

@@ -1,8 +1,6 @@
 """The portal's pages. Function views; every job query is scoped to `request.team`
 through `jobs.selectors`, so another team's job is a 404 (never a 403)."""
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,42 +8,23 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
-from django.utils.functional import LazyObject, empty
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from accounts.decorators import team_required
+from accounts.middleware import SESSION_KEY
+from accounts.models import Team
+from jobs import selectors, services
+from jobs.models import Job, method_label
+from keys.selection import key_for_team
+from navtalk import contract
+
 from .forms import AUDIO_SOURCES, AUDIO_TYPE, VISUAL_SOURCES, VISUAL_TYPE, CreateJobForm, HistoryFilterForm, \
     initial_from_job
-from .media import public_base_warning
-from .middleware import SESSION_KEY
-from .models import Job, Team, method_label
+from .media_warning import public_base_warning
 
 HISTORY_PER_PAGE = 25
 GALLERY_PER_PAGE = 12
-
-
-def _unwrap(obj):
-    if isinstance(obj, LazyObject):
-        if obj._wrapped is empty:
-            obj._setup()
-        return obj._wrapped
-    return obj
-
-
-def team_required(view):
-    """Logged in, with a current team (set as a plain object on `request.team`)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        team = _unwrap(getattr(request, "team", None))
-        if team is None:
-            return render(request, "jobs/no_team.html")
-        request.team = team
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- create ---------------------------------------------------------------------------
@@ -61,13 +40,8 @@ def _upload_warning(key) -> str:
     return warning
 
 
-def _active_key(team):
-    key = team.default_key if team.default_key_id else None
-    return key if key is not None and key.is_active else None
-
-
 def _create_page(request, form, *, source_job=None, status=200):
-    key = _active_key(request.team)
+    key = key_for_team(request.team)
     labels = {f"{v}:{a}": method_label(VISUAL_TYPE[v], AUDIO_TYPE[a]) for v, _ in VISUAL_SOURCES
               for a, _ in AUDIO_SOURCES}
     context = {
@@ -76,7 +50,7 @@ def _create_page(request, form, *, source_job=None, status=200):
         "license_key": key,
         "upload_warning": _upload_warning(key) if key else "",
         "characters": selectors.active_characters(),
-        "voices": list(Job.VOICES.items()),
+        "voices": list(contract.VOICES.items()),
         "method_labels": labels,
         "visual_sources": VISUAL_SOURCES,
         "audio_sources": AUDIO_SOURCES,
@@ -95,7 +69,7 @@ def create(request):
     team = request.team
     if request.method == "POST":
         form = CreateJobForm(request.POST, request.FILES, team=team)
-        key = _active_key(team)
+        key = key_for_team(team)
         if form.is_valid() and key is not None:
             job = services.job_create(team=team, user=request.user, license_key=key, **form.job_inputs())
             messages.success(request, "Job created. Its status below updates by itself.")
@@ -122,7 +96,7 @@ def _job_context(job: Job) -> dict:
     steps = [Job.Status.QUEUED, Job.Status.SUBMITTING, Job.Status.STARTED, Job.Status.PROCESSING, Job.Status.DONE]
     reached = len(steps) if job.status == Job.Status.DONE else steps.index(job.status) if job.status in steps else -1
     return {"job": job, "events": selectors.job_events(job), "steps": steps if reached >= 0 else [],
-            "reached": reached, "voice_description": Job.VOICES.get(job.voice, ""),
+            "reached": reached, "voice_description": contract.VOICES.get(job.voice, ""),
             **selectors.redacted_failure(job)}
 
 

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import media, views, views_live, views_notifications, views_results, voices
+from jobs import media
+
+from . import views, views_live, views_notifications, views_results, voices
 
 app_name = "jobs"
 urlpatterns = [

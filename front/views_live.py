@@ -11,8 +11,8 @@ import uuid
 
 from django.shortcuts import render
 
-from . import selectors
-from .views import team_required
+from accounts.decorators import team_required
+from jobs import selectors
 
 MAX_CODES = 100
 TEMPLATES = {"history": "jobs/partials/history_status.html", "gallery": "jobs/partials/gallery_item.html"}

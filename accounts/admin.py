@@ -1,0 +1,29 @@
+"""Admin: teams and their members."""
+
+from django.contrib import admin
+from django.db.models import Count
+
+from .models import Membership, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "member_count", "created_at"]
+    search_fields = ["name"]
+    fields = ["name"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_members=Count("membership"))
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, team):
+        return team._members

@@ -1,0 +1,127 @@
+"""The batch poller: claims due jobs, asks the upstream about them concurrently, and
+applies each answer (through the services' transitions) as it arrives."""
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from navtalk.client import NavTalkError, TaskStatus
+
+from .models import Job
+from .schedule import expected_duration, next_poll_delay
+from .services import fail, job_finished, transition
+from .submit import backoff, client_for
+
+S = Job.Status
+_NOT_QUERIED = object()
+
+
+def poll_lease() -> timedelta:
+    """A claimed poll whose worker died is claimable again after this long."""
+    return timedelta(seconds=settings.POLL_LEASE_SECONDS)
+
+
+def poll_round_budget() -> float:
+    """Seconds into a poll round after which no new status query starts, so that the
+    round (budget + one call's timeouts) ends before its claims' lease expires."""
+    call = settings.NAVTALK_CONNECT_TIMEOUT + settings.NAVTALK_READ_TIMEOUT
+    margin = min(5.0, 0.1 * settings.POLL_LEASE_SECONDS)
+    return max(0.0, settings.POLL_LEASE_SECONDS - call - margin)
+
+
+def _claim_due(now, limit: int) -> list[Job]:
+    """Claim up to `limit` due jobs with one conditional UPDATE; a concurrent poller's
+    UPDATE matches none of the same rows (their next_poll_at moved past now)."""
+    due_ids = list(Job.objects.filter(status__in=Job.ACTIVE_STATUSES, next_poll_at__lte=now)
+                   .order_by("next_poll_at").values_list("pk", flat=True)[:limit])
+    if not due_ids:
+        return []
+    token = uuid.uuid4().hex
+    Job.objects.filter(pk__in=due_ids, status__in=Job.ACTIVE_STATUSES, next_poll_at__lte=now).update(
+        next_poll_at=now + poll_lease(), claim_token=token)
+    return list(Job.objects.select_related("license_key").filter(claim_token=token))
+
+
+def poll_due_jobs(now=None) -> int:
+    """Query every due job's status concurrently and apply the answers. Returns how many
+    jobs were polled. Holds a worker slot for one round of HTTP calls, never a job's life."""
+    now = now or timezone.now()
+    jobs = _claim_due(now, settings.POLL_BATCH_SIZE)
+    if not jobs:
+        return 0
+    secrets, clients = {}, {}
+    for job in jobs:
+        if job.license_key_id and job.license_key_id not in secrets:
+            secrets[job.license_key_id] = job.license_key.secret
+            # One client per key and round: each pool thread keeps its connection alive.
+            clients[job.license_key_id] = client_for(job.license_key)
+
+    # Start no query after the round's budget: a claim must outlive the round (no second
+    # poller may query a job meanwhile), and a short lease lets a crashed worker's jobs be
+    # polled again soon. Jobs left over are released for the next round.
+    budget_end = time.monotonic() + poll_round_budget()
+
+    def query(job):
+        if time.monotonic() > budget_end:
+            return _NOT_QUERIED
+        if job.license_key_id is None:
+            return NavTalkError("The job's license key was deleted", permanent=True, category="configuration")
+        try:
+            return clients[job.license_key_id].query_status(secrets[job.license_key_id], job.upstream_task_id)
+        except NavTalkError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(settings.POLL_CONCURRENCY, len(jobs))) as pool:
+        futures = {pool.submit(query, job): job for job in jobs}
+        # Apply each answer as it arrives (here, in this thread: one DB connection), so a
+        # finished job is visible without waiting for the round's slowest call.
+        for future in as_completed(futures):
+            job, result = futures[future], future.result()
+            if result is _NOT_QUERIED:
+                Job.objects.filter(pk=job.pk, claim_token=job.claim_token).update(claim_token="", next_poll_at=now)
+            else:
+                apply_status(job, result)
+    return len(jobs)
+
+
+def apply_status(job: Job, result: TaskStatus | NavTalkError) -> None:
+    now = timezone.now()
+    token = job.claim_token
+    if isinstance(result, TaskStatus) and result.status == "done":
+        if transition(job, S.DONE, "Video ready", upstream_status="done", upstream_reply=result.raw,
+                       video_url=result.video_url, finished_at=now, next_poll_at=None, claim_token="",
+                       poll_count=F("poll_count") + 1):
+            transaction.on_commit(lambda: job_finished(job.pk, S.DONE))
+        return
+    if isinstance(result, TaskStatus) and result.status == "failed":
+        message = result.message or "The video service reported the generation failed."
+        fail(job, result.category, message, result.raw)
+        return
+    if isinstance(result, NavTalkError) and result.permanent:
+        category = "not_found" if result.status_code == 404 else result.category
+        fail(job, category, result.message, result.reply)
+        return
+    if job.deadline_at and now >= job.deadline_at:
+        minutes = settings.JOB_DEADLINE_SECONDS // 60
+        fail(job, "timeout", f"No result after {minutes} minutes; stopped waiting.",
+              result.reply if isinstance(result, NavTalkError) else result.raw)
+        return
+    elapsed = (now - job.submitted_at).total_seconds() if job.submitted_at else 0.0
+    delay = next_poll_delay(elapsed, expected_duration(job.license_key_id))
+    fields = {"next_poll_at": now + timedelta(seconds=delay), "claim_token": "", "poll_count": F("poll_count") + 1}
+    if isinstance(result, NavTalkError):
+        delay = max(delay, result.retry_after or 0, backoff(min(job.poll_count, 5)))
+        fields.update(next_poll_at=now + timedelta(seconds=delay), upstream_reply=result.reply)
+    else:
+        fields.update(upstream_status=result.status, upstream_reply=result.raw)
+        if result.status == "processing" and job.status == S.STARTED:
+            if transition(job, S.PROCESSING, "Rendering", **fields):
+                return
+    # No status change: just reschedule, if our claim still holds.
+    Job.objects.filter(pk=job.pk, claim_token=token, status=job.status).update(**fields)
