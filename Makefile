@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: run test install migrate check-deploy clean
+.PHONY: run test test-fast lint install migrate check-deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ test: install
 	bash .ci/browser-deps
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	VAR_DIR=$(CURDIR)/var/test MEDIA_ROOT=$(CURDIR)/var/test/media $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Quick local loop: everything but the browser, fault and end-to-end tests (CI runs all).
+test-fast: install
+	VAR_DIR=$(CURDIR)/var/test MEDIA_ROOT=$(CURDIR)/var/test/media $(BIN)/python -m pytest -m "not e2e and not browser" \
+	  --ignore=tests/faults --ignore=tests/browser $(PYTEST_ARGS)
+
+# ruff (rule sets chosen in pyproject.toml): lint and import order.
+lint: install
+	$(BIN)/ruff check .
 
 check-deploy: install
 	DEBUG=False SECRET_KEY=$$(openssl rand -hex 32) LICENSE_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \

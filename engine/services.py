@@ -35,9 +35,12 @@ INJECTED_FAILURE = "Injected failure"
 INTERNAL_ERROR = "Internal engine error"
 LOST_TASK = "The engine lost this task while rendering (its worker stopped). Submit it again."
 INSTANT_CLIP_NAME = "instant.mp4"
-# A render-mode task still STARTED this long after it was queued had its message lost
-# (broker restarted, publish failed): the next status call queues it again.
-REDISPATCH_AFTER = timedelta(seconds=getattr(settings, "ENGINE_REDISPATCH_SECONDS", 300))
+
+
+def redispatch_after() -> timedelta:
+    """A render-mode task still STARTED this long after it was queued had its message lost
+    (broker restarted, publish failed): the next status call queues it again."""
+    return timedelta(seconds=settings.ENGINE_REDISPATCH_SECONDS)
 
 
 # --- licenses and counters ----------------------------------------------------------
@@ -191,7 +194,7 @@ def _heal(task: EngineTask, now) -> None:
     """Repair a render-mode task that lost its message or its worker (see the model)."""
     if task.instant:
         return
-    if task.status == Status.STARTED and (task.enqueued is None or now - task.enqueued > REDISPATCH_AFTER):
+    if task.status == Status.STARTED and (task.enqueued is None or now - task.enqueued > redispatch_after()):
         if EngineTask.objects.filter(pk=task.pk, status=Status.STARTED, enqueued=task.enqueued).update(
                 enqueued=now):
             logger.warning("engine: task %s was never picked up; queueing it again", task.task_id)

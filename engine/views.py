@@ -21,9 +21,6 @@ from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_ra
 from . import faults, services, validate
 from .models import EngineTask
 
-CONTENT_MAX_CHARS = getattr(settings, "ENGINE_CONTENT_MAX_CHARS", 5000)
-
-
 def _error(status: int, message: str, errors: dict | None = None, **headers) -> JsonResponse:
     body = {"status": "error", "message": message}
     if errors:
@@ -92,7 +89,7 @@ def generate(request):
     if injected is not None:
         return injected
     cleaned, errors = validate.validate_generate(
-        body, content_max_chars=CONTENT_MAX_CHARS, audio_max_bytes=settings.ENGINE_FETCH_MAX_MB * 1024 * 1024)
+        body, content_max_chars=settings.ENGINE_CONTENT_MAX_CHARS, audio_max_bytes=settings.ENGINE_FETCH_MAX_MB * 1024 * 1024)
     if errors:
         return _error(400, validate.error_message(errors), errors)
     task = services.create_task(caller, cleaned)

@@ -61,6 +61,16 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "navtalk_portal.urls"
+
+# ENGINE_ONLY=1 runs this codebase as the local engine alone: its own URLconf (/engine/…
+# and /healthz), its own tables only (point DATABASE_URL at a database of its own, or
+# leave it to the default SQLite file in its VAR_DIR), none of the portal's apps. The
+# portal then reaches it over HTTP only, as it reaches NavTalk.
+ENGINE_ONLY = env.bool("ENGINE_ONLY", default=False)
+if ENGINE_ONLY:
+    INSTALLED_APPS = ["django.contrib.contenttypes", "engine"]
+    MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
+    ROOT_URLCONF = "engine.service_urls"
 WSGI_APPLICATION = "navtalk_portal.wsgi.application"
 
 TEMPLATES = [

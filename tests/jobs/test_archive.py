@@ -11,7 +11,7 @@ from django.utils import timezone
 from jobs import archive, notifications
 from accounts.models import Profile
 from jobs.models import Job
-from tests.test_fetch import Server
+from tests.lib.test_fetch import Server
 
 S, A = Job.Status, Job.Archive
 

@@ -18,7 +18,7 @@ import requests
 from jobs.models import Job
 from keys.models import LicenseKey
 from tests.processes import process_env, purge_broker, running, start_beat, start_worker
-from tests.test_fetch import Server
+from tests.lib.test_fetch import Server
 from keys.selection import key_for_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import Job, JobEvent
-from tests.test_create_form import DEFAULT_SLIDERS, error_beside, input_tag, png_bytes, wav_bytes
+from tests.front.test_create_form import DEFAULT_SLIDERS, error_beside, input_tag, png_bytes, wav_bytes
 from keys.selection import key_for_team
 
 S = Job.Status

@@ -11,7 +11,7 @@ from jobs import submit
 from jobs.models import Job, JobEvent
 from keys.models import LicenseKey
 from tests.conftest import Reply
-from tests.test_create_form import DEFAULT_SLIDERS, png
+from tests.front.test_create_form import DEFAULT_SLIDERS, png
 from keys.selection import use_only
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
