@@ -26,7 +26,6 @@ migrate: install
 # Web + Celery worker + engine worker + beat, on embedded defaults unless .env says otherwise.
 run: migrate
 	$(BIN)/python manage.py bootstrap
-	-$(BIN)/python manage.py voice_samples  # the create page's 11 voice samples (else made on first play)
 	$(BIN)/honcho start -f Procfile
 
 test: install

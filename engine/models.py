@@ -24,18 +24,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from lib.masking import mask
+
 from . import faults as faults_module
 
 
 def fingerprint(license: str) -> str:
     """The sha256 hex of a license: what we store and compare instead of the license."""
     return hashlib.sha256(license.encode("utf-8")).hexdigest()
-
-
-def mask(license: str) -> str:
-    """`sk-…a1b2`: the prefix up to the first dash and the last four characters."""
-    prefix = license.split("-", 1)[0] + "-" if "-" in license[:8] else ""
-    return f"{prefix}…{license[-4:]}" if len(license) > 8 else "…"
 
 
 def validate_fault_spec(value: str) -> None:

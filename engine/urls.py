@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import catalog_views, views
 
 app_name = "engine"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("query_status", views.query_status, name="query_status"),
     path("media/<uuid:task_id>.mp4", views.media, name="media"),
     path("stats", views.stats, name="stats"),
+    path("characters", catalog_views.characters, name="characters"),
+    path("characters/<str:name>.jpg", catalog_views.character_image, name="character_image"),
+    path("voices/<str:voice>.wav", catalog_views.voice_sample, name="voice_sample"),
 ]

@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from jobs.models import Character, Job, method_label
+from navtalk import contract
+
 from .uploads import check_upload
 
 V, A = Job.Visual, Job.Audio
@@ -42,10 +44,9 @@ SOURCE_INPUTS = {
 }
 SOURCE_WORDS = {"visual_source": "face", "audio_source": "voice"}
 
-# Advanced parameters with a numeric range: (min, max). Defaults are Job.ADVANCED_DEFAULTS.
-RANGES = {"bbox_shift": (-9, 9), "extra_margin": (0, 50), "left_cheek_width": (50, 150),
-          "right_cheek_width": (50, 150)}
-PARSING_MODES = [("jaw", "Jaw — blend along the jawline (default)"), ("raw", "Raw — no jaw parsing")]
+# Advanced parameters with a numeric range: name -> (min, max), from the NavTalk contract.
+RANGES = {name: (p.low, p.high) for name, p in contract.NUMBER_PARAMS.items()}
+PARSING_MODES = list(contract.PARSING_MODES.items())
 
 FILE_KIND = {"video_file": "video", "image_file": "image", "audio_file": "audio"}
 CHOOSE_AGAIN = "browsers cannot keep a chosen file when the page reloads, so choose the file again."

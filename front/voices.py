@@ -1,17 +1,14 @@
-"""A playable sample of each of the 11 voices, so people hear a voice before they spend
-a generation on it.
+"""Voice samples on the create page: a short spoken sentence per voice, so people hear
+a voice before they spend a job on it.
 
-Each sample is rendered once by the local engine's offline TTS (engine.tts.synthesize)
-into MEDIA_ROOT/voices/<name>.wav and served from there afterwards. The first request
-renders it under a file lock (one render however many web processes ask at once), in a
-child process, like the engine's instant clip: the web process stays numpy-free.
-`manage.py voice_samples` renders them all ahead of time.
+The samples come from the local engine over HTTP (`ENGINE_BASE_URL/voices/<voice>.wav`,
+through the SSRF-safe fetcher), exactly as the portal reaches any upstream: the portal
+never imports the engine's TTS. Each is fetched once into media storage (under a lock,
+so concurrent first requests fetch once) and served from there with Range support.
 """
 
 import fcntl
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -19,13 +16,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_GET
 
+from lib.fetch import FetchError, fetch_to_file
 from lib.ranged import ranged_file_response
 from navtalk.contract import VOICES
 
 log = logging.getLogger(__name__)
-TEXT = "Hello, I'm {name}. This is how I sound when I read your text aloud."
-_SCRIPT = ("import sys; from pathlib import Path; from engine.tts import synthesize; "
-           "synthesize(sys.argv[1], sys.argv[2], Path(sys.argv[3]))")
+SAMPLE_MAX_BYTES = 5 * 2**20
 
 
 class SampleError(Exception):
@@ -36,19 +32,26 @@ def sample_path(name: str) -> Path:
     return Path(settings.MEDIA_ROOT) / "voices" / f"{name}.wav"
 
 
-def _synthesize(name: str, out: Path) -> None:
-    """Render one sample into `out` (atomically: synthesize writes a .part, then renames)."""
+def sample_source(name: str) -> str:
+    return f"{settings.ENGINE_BASE_URL}/voices/{name}.wav"
+
+
+def _fetch(name: str, out: Path) -> None:
+    """Download one sample into `out` (the fetcher writes a .part, then renames)."""
     try:
-        subprocess.run([sys.executable, "-c", _SCRIPT, TEXT.format(name=name.capitalize()), name, str(out)],
-                       cwd=settings.BASE_DIR, check=True, timeout=120, capture_output=True)
-    except (subprocess.SubprocessError, OSError) as exc:
-        stderr = (getattr(exc, "stderr", b"") or b"").decode(errors="replace")[-2000:]
-        log.error("voice sample %s could not be rendered: %s %s", name, exc, stderr)
+        fetched = fetch_to_file(sample_source(name), out, max_bytes=SAMPLE_MAX_BYTES, timeout=150,
+                                allowed_private=settings.FETCH_ALLOWED_PRIVATE)
+    except FetchError as exc:
+        log.error("voice sample %s could not be fetched from the engine: %s", name, exc.message)
         raise SampleError(name) from exc
+    if fetched.content_type != "audio/wav":
+        out.unlink(missing_ok=True)
+        log.error("voice sample %s: the engine answered %s, not audio/wav", name, fetched.content_type)
+        raise SampleError(name)
 
 
 def ensure_sample(name: str) -> Path:
-    """The sample's path, rendering it first if it does not exist yet."""
+    """The sample's path, fetching it first if it is not here yet."""
     if name not in VOICES:
         raise ValueError(f"unknown voice {name!r}")
     path = sample_path(name)
@@ -57,8 +60,8 @@ def ensure_sample(name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not path.exists():  # someone else rendered it while we waited
-            _synthesize(name, path)
+        if not path.exists():  # someone else fetched it while we waited
+            _fetch(name, path)
     return path
 
 
@@ -77,10 +80,9 @@ def voice_sample(request, name):
     return response
 
 
-def render_all() -> list[str]:
-    """Render every missing sample; returns the names rendered now."""
+def fetch_all() -> list[str]:
+    """Fetch every missing sample; returns the names fetched now."""
     made = [name for name in VOICES if not sample_path(name).exists()]
     for name in made:
         ensure_sample(name)
     return made
-

@@ -6,4 +6,17 @@ class JobsConfig(AppConfig):
     verbose_name = "Video jobs"
 
     def ready(self):
+        from celery.signals import worker_ready
+
         from . import checks  # noqa: F401  (registers the broker-timing check)
+
+        worker_ready.connect(_sync_characters_at_start, weak=False)
+
+
+def _sync_characters_at_start(sender=None, **kwargs):
+    """A starting worker refreshes the character catalog from the upstream (the engine's
+    web process may still be starting: the task retries through the broker if so)."""
+    from . import tasks
+    from .dispatch import publish
+
+    publish(tasks.sync_characters, countdown=5)

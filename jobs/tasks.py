@@ -40,3 +40,10 @@ def notify_job_finished(job_id: int) -> None:
     from .notifications import job_finished
 
     job_finished(job_id)
+
+
+@shared_task(ignore_result=True)
+def sync_characters() -> int:
+    from .characters import sync
+
+    return sync()

@@ -30,9 +30,3 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
-
-def mask(secret: str) -> str:
-    """`sk-…a1b2`: the prefix up to the first dash and the last four characters."""
-    secret = secret.strip()
-    prefix = secret.split("-", 1)[0] + "-" if "-" in secret[:8] else ""
-    return f"{prefix}…{secret[-4:]}" if len(secret) >= 8 else "…"

@@ -8,6 +8,8 @@ order; `keys.selection` is the one place that picks the key for a new job.
 from django.conf import settings
 from django.db import models
 
+from lib.masking import mask
+
 from . import crypto
 
 
@@ -35,7 +37,7 @@ class LicenseKey(models.Model):
     @secret.setter
     def secret(self, value: str) -> None:
         self.secret_encrypted = crypto.encrypt(value)
-        self.secret_hint = crypto.mask(value)
+        self.secret_hint = mask(value)
 
     @property
     def masked(self) -> str:

@@ -1,17 +1,17 @@
-"""Voice samples: each of the 11 voices is rendered once by the engine's TTS, cached in
-media storage, and served (with Range) to logged-in people."""
+"""Voice samples: the portal fetches each voice's sample from the local engine over real
+HTTP (the engine renders it once with its TTS), keeps it in media storage, and serves it
+(with Range) to logged-in people."""
 
 import threading
-import time
 import wave
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from engine import catalog_views
 from front import voices
-from jobs.models import Job
-
+from navtalk.contract import VOICES
 
 pytestmark = pytest.mark.usefixtures("media_root")  # tests/conftest.py
 
@@ -20,8 +20,19 @@ def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-@pytest.mark.django_db
-def test_it_renders_a_sample_once_and_then_serves_the_cached_file(client, alice, media_root, monkeypatch):
+@pytest.fixture
+def engine_over_http(live_server, settings, tmp_path):
+    """The engine mounted in the live server; the portal reaches it only through its URL."""
+    settings.ENGINE_BASE_URL = live_server.url + "/engine"
+    settings.ENGINE_MEDIA_ROOT = tmp_path / "engine-media"
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.FETCH_ALLOWED_PRIVATE = frozenset({f"127.0.0.1:{port}", f"[::1]:{port}"})
+    return settings.ENGINE_MEDIA_ROOT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_fetches_a_sample_from_the_engine_once_and_then_serves_its_copy(client, alice, media_root,
+                                                                              engine_over_http):
     client.force_login(alice)
     response = client.get(reverse("jobs:voice_sample", args=["nova"]))
     assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
@@ -29,31 +40,31 @@ def test_it_renders_a_sample_once_and_then_serves_the_cached_file(client, alice,
     assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
     with wave.open(str(media_root / "voices" / "nova.wav")) as w:
         assert w.getnchannels() == 1 and w.getnframes() / w.getframerate() > 1.0
+    assert (engine_over_http / "voices" / "nova.wav").read_bytes() == data  # rendered by the engine
 
-    def must_not_render(name, out):
-        raise AssertionError("rendered again")
-
-    monkeypatch.setattr(voices, "_synthesize", must_not_render)
+    (engine_over_http / "voices" / "nova.wav").unlink()  # a second fetch would now re-render: none happens
     again = client.get(reverse("jobs:voice_sample", args=["nova"]), HTTP_RANGE="bytes=0-43")
     assert again.status_code == 206 and body(again) == data[:44]
+    assert not (engine_over_http / "voices" / "nova.wav").exists()
 
 
-@pytest.mark.django_db
-def test_concurrent_first_requests_render_once(media_root, monkeypatch):
-    calls = []
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_requests_render_once_on_the_engine(engine_over_http, monkeypatch):
+    rendered = []
+    real = catalog_views.subprocess.run
 
-    def fake(name, out):
-        calls.append(name)
-        time.sleep(0.2)
-        out.write_bytes(b"RIFF....WAVE")
+    def counting(*args, **kwargs):
+        rendered.append(args[0][-2])  # the voice
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(voices, "_synthesize", fake)
-    threads = [threading.Thread(target=voices.ensure_sample, args=("ash",)) for _ in range(5)]
+    monkeypatch.setattr(catalog_views.subprocess, "run", counting)
+    threads = [threading.Thread(target=voices.ensure_sample, args=("ash",)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert calls == ["ash"]
+    assert rendered == ["ash"]
+    assert voices.sample_path("ash").read_bytes()[:4] == b"RIFF"
 
 
 @pytest.mark.django_db
@@ -64,30 +75,31 @@ def test_unknown_voices_and_anonymous_people_get_nothing(client, alice):
 
 
 @pytest.mark.django_db
-def test_a_failed_render_is_a_503(client, alice, monkeypatch):
-    def broken(name, out):
-        raise voices.SampleError(name)
-
-    monkeypatch.setattr(voices, "_synthesize", broken)
+def test_an_unreachable_engine_is_a_503(client, alice, settings):
+    settings.ENGINE_BASE_URL = "http://127.0.0.1:9/engine"  # discard port: nothing listens
+    settings.FETCH_ALLOWED_PRIVATE = frozenset({"127.0.0.1:9"})
     client.force_login(alice)
     assert client.get(reverse("jobs:voice_sample", args=["echo"])).status_code == 503
+    assert not voices.sample_path("echo").exists()
 
 
-def test_the_command_renders_only_the_missing_samples(media_root, monkeypatch, capsys):
-    rendered = []
-    monkeypatch.setattr(voices, "_synthesize", lambda name, out: (rendered.append(name), out.write_bytes(b"RIFF")))
+@pytest.mark.django_db(transaction=True)
+def test_the_command_fetches_only_the_missing_samples(media_root, engine_over_http, capsys):
     (media_root / "voices").mkdir(parents=True)
-    (media_root / "voices" / "alloy.wav").write_bytes(b"RIFF")
+    for name in VOICES:
+        if name != "coral":
+            (media_root / "voices" / f"{name}.wav").write_bytes(b"RIFF")
     call_command("voice_samples")
-    assert sorted(rendered) == sorted(set(Job.VOICES) - {"alloy"})
-    assert "rendered 10, 1 were ready" in capsys.readouterr().out
+    assert "fetched 1, 10 were ready" in capsys.readouterr().out
+    assert (media_root / "voices" / "coral.wav").read_bytes()[:4] == b"RIFF"
+    assert sorted(p.name for p in (engine_over_http / "voices").glob("*.wav")) == ["coral.wav"]
 
 
 @pytest.mark.django_db
 def test_the_create_page_offers_every_sample_and_the_media_previews(client, alice):
     client.force_login(alice)
     html = client.get(reverse("jobs:create")).content.decode()
-    for name in Job.VOICES:
+    for name in VOICES:
         assert f'href="/voices/{name}.wav" data-voice-sample' in html
     for field in ("id_video_file", "id_video_url", "id_image_file", "id_image_url", "id_audio_file", "id_audio_url"):
         assert f'data-preview="{field}"' in html

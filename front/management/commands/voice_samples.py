@@ -1,4 +1,5 @@
-"""Render the 11 voice samples the create page plays (jobs.voices), if missing."""
+"""Fetch from the engine the 11 voice samples the create page plays (front.voices), if missing.
+The engine must be running (ENGINE_BASE_URL); otherwise each is fetched on first play."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,8 +8,8 @@ from navtalk.contract import VOICES
 
 
 class Command(BaseCommand):
-    help = "Render the voice samples (MEDIA_ROOT/voices/<name>.wav) that do not exist yet."
+    help = "Fetch the voice samples (MEDIA_ROOT/voices/<name>.wav) that do not exist yet."
 
     def handle(self, *args, **options):
-        made = voices.render_all()
-        self.stdout.write(f"Voice samples: rendered {len(made)}, {len(VOICES) - len(made)} were ready.")
+        made = voices.fetch_all()
+        self.stdout.write(f"Voice samples: fetched {len(made)}, {len(VOICES) - len(made)} were ready.")
