@@ -83,60 +83,67 @@
     });
   }
 
-  /* Job page: fetch the status fragment every 2 s while the job is in flight, paused
-     while the tab is hidden, stopped once the job is done, failed or canceled. Only the
-     [data-part] blocks that changed are replaced, so the aria-live status line stays put. */
-  function initStatusPoller() {
-    var live = document.querySelector("[data-status-url]");
-    if (!live) return;
-    var url = live.getAttribute("data-status-url");
-    var fragment = live.querySelector("[data-fragment]");
-    if (!fragment || fragment.getAttribute("data-in-flight") !== "true") return;
+  /* The one live-update loop: GET url() every delay() ms while active() says there is
+     something in flight, paused while the tab is hidden (resumed at once when it shows
+     again), one request at a time, and apply(html) with each answer. Errors are kept
+     quiet: the next round may succeed. Used by the job page and by the lists. */
+  function livePoller(options) {
     var timer = null;
     var busy = false;
-    var stopped = false;
 
     function schedule() {
-      if (stopped) return;
       clearTimeout(timer);
-      // Done and only being archived: nothing urgent, look less often.
-      timer = setTimeout(poll, fragment.getAttribute("data-terminal") === "true" ? 5000 : 2000);
-    }
-
-    function apply(html) {
-      var doc = new DOMParser().parseFromString(html, "text/html");
-      var next = doc.querySelector("[data-fragment]");
-      if (!next) return;
-      next.querySelectorAll("[data-part]").forEach(function (part) {
-        var current = fragment.querySelector('[data-part="' + part.getAttribute("data-part") + '"]');
-        if (!current || current.innerHTML === part.innerHTML || isPlaying(current)) return;
-        current.innerHTML = part.innerHTML;
-        revealCopyButtons(current);
-      });
-      refreshNotificationLink(doc);
-      fragment.setAttribute("data-in-flight", next.getAttribute("data-in-flight"));
-      fragment.setAttribute("data-terminal", next.getAttribute("data-terminal"));
-      if (next.getAttribute("data-in-flight") !== "true") stopped = true;
+      if (options.active()) timer = setTimeout(poll, options.delay());
     }
 
     function poll() {
-      if (stopped || busy) return;
+      if (busy || !options.active()) return;
       if (document.hidden) return; // resumed by visibilitychange
       busy = true;
-      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      var request = options.url();
+      fetch(request, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.text();
         })
-        .then(apply)
+        .then(function (html) { options.apply(html, request); })
         .catch(function () { /* keep trying; the next round may succeed */ })
         .then(function () { busy = false; schedule(); });
     }
 
     document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && !stopped) { clearTimeout(timer); poll(); }
+      if (!document.hidden && options.active()) { clearTimeout(timer); poll(); }
     });
     schedule();
+  }
+
+  /* Job page: the status fragment every 2 s while the job is in flight (5 s while only
+     its archive is being made), stopped once it is done, failed or canceled. Only the
+     [data-part] blocks that changed are replaced, so the aria-live status line stays put. */
+  function initStatusPoller() {
+    var live = document.querySelector("[data-status-url]");
+    if (!live) return;
+    var fragment = live.querySelector("[data-fragment]");
+    if (!fragment) return;
+    livePoller({
+      url: function () { return live.getAttribute("data-status-url"); },
+      active: function () { return fragment.getAttribute("data-in-flight") === "true"; },
+      delay: function () { return fragment.getAttribute("data-terminal") === "true" ? 5000 : 2000; },
+      apply: function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var next = doc.querySelector("[data-fragment]");
+        if (!next) return;
+        next.querySelectorAll("[data-part]").forEach(function (part) {
+          var current = fragment.querySelector('[data-part="' + part.getAttribute("data-part") + '"]');
+          if (!current || current.innerHTML === part.innerHTML || isPlaying(current)) return;
+          current.innerHTML = part.innerHTML;
+          revealCopyButtons(current);
+        });
+        refreshNotificationLink(doc);
+        fragment.setAttribute("data-in-flight", next.getAttribute("data-in-flight"));
+        fragment.setAttribute("data-terminal", next.getAttribute("data-terminal"));
+      },
+    });
   }
 
   /* A video someone is watching is never swapped out from under them. */
@@ -160,66 +167,46 @@
   }
 
   /* History rows and gallery cards: one request refreshes every job still in flight on
-     the page (GET data-live-url&job=…&job=…), every 2 s, paused while the tab is hidden,
-     stopped when none is left. Each returned fragment replaces its element. */
+     the page (GET data-live-url&job=…&job=…), every 2 s, stopped when none is left. Each
+     returned fragment replaces its element. */
   function initListPollers() {
     document.querySelectorAll("[data-live-url]").forEach(function (list) {
       var base = list.getAttribute("data-live-url");
-      var timer = null;
-      var busy = false;
 
       function pending() {
         return Array.prototype.map.call(list.querySelectorAll('[data-live-job][data-in-flight="true"]'),
           function (element) { return element.getAttribute("data-live-job"); });
       }
 
-      function schedule() {
-        clearTimeout(timer);
-        if (pending().length) timer = setTimeout(poll, 2000);
-      }
-
-      function apply(html, codes) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        refreshNotificationLink(doc);
-        codes.forEach(function (code) {
-          var selector = '[data-live-job="' + code + '"]';
-          var current = list.querySelector(selector);
-          var next = doc.querySelector(selector);
-          if (!current) return;
-          if (!next) { current.setAttribute("data-in-flight", "false"); return; } // gone: stop asking
-          if (current.outerHTML === next.outerHTML || isPlaying(current)) return;
-          var finished = next.getAttribute("data-in-flight") !== "true";
-          var replacement = document.importNode(next, true);
-          current.replaceWith(replacement);
-          revealCopyButtons(replacement);
-          if (finished) {
-            var badge = replacement.querySelector(".badge");
-            announce("“" + replacement.getAttribute("data-live-title") + "”: " + (badge ? badge.textContent : "updated") + ".");
-          }
-        });
-      }
-
-      function poll() {
-        var codes = pending();
-        if (!codes.length || busy) return;
-        if (document.hidden) return; // resumed by visibilitychange
-        busy = true;
-        var url = base + (base.indexOf("?") >= 0 ? "&" : "?") +
-          codes.map(function (code) { return "job=" + encodeURIComponent(code); }).join("&");
-        fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-          .then(function (response) {
-            if (!response.ok) throw new Error("HTTP " + response.status);
-            return response.text();
-          })
-          .then(function (html) { apply(html, codes); })
-          .catch(function () { /* keep trying */ })
-          .then(function () { busy = false; schedule(); });
-      }
-
-      document.addEventListener("visibilitychange", function () {
-        if (!document.hidden) { clearTimeout(timer); poll(); }
+      livePoller({
+        url: function () {
+          return base + (base.indexOf("?") >= 0 ? "&" : "?") +
+            pending().map(function (code) { return "job=" + encodeURIComponent(code); }).join("&");
+        },
+        active: function () { return pending().length > 0; },
+        delay: function () { return 2000; },
+        apply: function (html, request) {
+          var codes = new URL(request, location.href).searchParams.getAll("job");
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          refreshNotificationLink(doc);
+          codes.forEach(function (code) {
+            var selector = '[data-live-job="' + code + '"]';
+            var current = list.querySelector(selector);
+            var next = doc.querySelector(selector);
+            if (!current) return;
+            if (!next) { current.setAttribute("data-in-flight", "false"); return; } // gone: stop asking
+            if (current.outerHTML === next.outerHTML || isPlaying(current)) return;
+            var finished = next.getAttribute("data-in-flight") !== "true";
+            var replacement = document.importNode(next, true);
+            current.replaceWith(replacement);
+            revealCopyButtons(replacement);
+            if (finished) {
+              var badge = replacement.querySelector(".badge");
+              announce("“" + replacement.getAttribute("data-live-title") + "”: " + (badge ? badge.textContent : "updated") + ".");
+            }
+          });
+        },
       });
-      schedule();
     });
   }
 
