@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -102,8 +102,8 @@ def even_size(w: int, h: int, max_h: int = MAX_HEIGHT) -> tuple[int, int]:
 
 def load_image(path: Path) -> np.ndarray:
     """BGR uint8, at most 720 px high, even width/height."""
-    from PIL import Image, ImageOps
     import cv2
+    from PIL import Image, ImageOps
 
     try:
         with Image.open(path) as im:
@@ -121,17 +121,24 @@ def load_image(path: Path) -> np.ndarray:
 
 
 class VideoSource:
-    """Frames of a video resampled to FPS, looped when the clip is shorter than needed."""
+    """Frames of a video resampled to FPS, looped when the clip is shorter than needed,
+    turned upright when the container says to (phones store portrait video sideways with
+    a display matrix; `rotation` is its counter-clockwise angle)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         av = _av()
+        self.rotation = 0
         try:
             with av.open(str(self.path)) as c:
                 if not c.streams.video:
                     raise MediaError("The video file has no video track.")
-                cc = c.streams.video[0].codec_context
+                stream = c.streams.video[0]
+                cc = stream.codec_context
                 self.src_w, self.src_h = cc.width, cc.height
+                for frame in c.decode(stream):
+                    self.rotation = int(round((frame.rotation or 0) / 90.0)) % 4 * 90
+                    break
         except MediaError:
             raise
         except Exception as exc:
@@ -139,7 +146,9 @@ class VideoSource:
                              "Upload an MP4, MOV or WebM file.") from exc
         if not self.src_w or not self.src_h:
             raise MediaError("The video has no picture size; it may be damaged.")
-        self.width, self.height = even_size(self.src_w, self.src_h)
+        self._stored = even_size(self.src_w, self.src_h) if self.rotation in (0, 180) else \
+            tuple(reversed(even_size(self.src_h, self.src_w)))
+        self.width, self.height = self._stored if self.rotation in (0, 180) else tuple(reversed(self._stored))
 
     def _decoded(self) -> Iterator[tuple[float, object]]:
         """(time s, av.VideoFrame) forever, looping; MediaError if nothing decodes."""
@@ -166,6 +175,13 @@ class VideoSource:
                 raise MediaError("The video contains no decodable frames.")
             offset += (last or 0.0) + fallback
 
+    def _upright(self, frame) -> np.ndarray:
+        w, h = self._stored
+        arr = frame.reformat(width=w, height=h, format="bgr24").to_ndarray()
+        if self.rotation:
+            arr = np.ascontiguousarray(np.rot90(arr, k=self.rotation // 90))
+        return arr
+
     def frames(self, count: int, fps: int = FPS) -> Iterator[np.ndarray]:
         dec = self._decoded()
         _, cur = next(dec)
@@ -178,22 +194,27 @@ class VideoSource:
                 nxt_t, nxt = next(dec)
                 cached = None
             if cached is None:
-                cached = cur.reformat(width=self.width, height=self.height, format="bgr24").to_ndarray()
+                cached = self._upright(cur)
             yield cached
 
 
 # ---------------------------------------------------------------- writer
 
+PRESET, CRF = "veryfast", "23"  # bench/engine.py --codec compares presets at equal quality
+
+
 class Mp4Writer:
-    """H.264 yuv420p + AAC, FPS, faststart; audio interleaved as video is written."""
+    """H.264 yuv420p + AAC, FPS, faststart; audio interleaved as video is written.
+
+    Encoding and muxing run on a thread of their own (PyAV drops the GIL inside FFmpeg),
+    so the next frame is drawn while the previous one is encoded; `write` only queues."""
 
     def __init__(self, path: Path, width: int, height: int, audio_path: Path | None, channels: int = 1):
         av = _av()
         self.container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
         self.v = self.container.add_stream("libx264", rate=FPS)
         self.v.width, self.v.height, self.v.pix_fmt = width, height, "yuv420p"
-        preset = "veryfast" if width * height <= 640 * 640 else "ultrafast"
-        self.v.options = {"preset": preset, "crf": "23"}
+        self.v.options = {"preset": PRESET, "crf": CRF}
         self.v.codec_context.thread_count = 0
         self.v.time_base = Fraction(1, FPS)
         self.index = 0
@@ -205,6 +226,12 @@ class Mp4Writer:
             self.audio = audio_frames(audio_path, layout)
             self.audio_t = 0.0
             self.audio_samples = 0
+        import queue
+
+        self._queue: queue.Queue = queue.Queue(maxsize=6)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="mp4-encode", daemon=True)
+        self._thread.start()
 
     def _pump_audio(self, until: float | None) -> None:
         while self.audio is not None and (until is None or self.audio_t < until):
@@ -218,16 +245,41 @@ class Mp4Writer:
             self.audio_t = self.audio_samples / AUDIO_RATE
             self.container.mux(self.a.encode(frame))
 
-    def write(self, bgr: np.ndarray) -> None:
+    def _run(self) -> None:
         av = _av()
-        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
-        frame.pts = self.index
-        frame.time_base = Fraction(1, FPS)
-        self.index += 1
-        self.container.mux(self.v.encode(frame))
-        self._pump_audio(self.index / FPS + 0.5)
+        while True:
+            bgr = self._queue.get()
+            if bgr is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+                frame.pts = self.index
+                frame.time_base = Fraction(1, FPS)
+                self.index += 1
+                self.container.mux(self.v.encode(frame))
+                self._pump_audio(self.index / FPS + 0.5)
+            except BaseException as exc:  # reported to the renderer by write()/close()
+                self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, bgr: np.ndarray) -> None:
+        """Queue a frame; the array must not be changed afterwards."""
+        self._check()
+        self._queue.put(bgr)
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
     def close(self) -> None:
+        self._stop()
+        self._check()
         self.container.mux(self.v.encode(None))
         self._pump_audio(None)
         if hasattr(self, "a"):
@@ -236,6 +288,7 @@ class Mp4Writer:
 
     def abort(self) -> None:
         try:
+            self._stop()
             self.container.close()
         except Exception:
             pass

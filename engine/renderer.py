@@ -1,11 +1,15 @@
 """Talking-head renderer: a photo, video or built-in character + audio -> MP4.
 
 Pipeline (streaming, one frame at a time):
-  audio -> RMS per video frame (25 fps) -> smoothed, gated, normalised mouth openness
-           (shaped by espeak visemes when the audio came from our TTS)
-  frames -> FaceMesh landmarks (once for a still, tracked + smoothed for a video)
-         -> MouthRig warps lower lip/jaw and paints the mouth interior (engine/mouth.py)
-         -> libx264 yuv420p + AAC, faststart, written to a temp file then os.replace()
+  audio -> RMS per video frame (25 fps) -> mouth openness relative to the recording's own
+           level; phones (the TTS's espeak phonemes, or PocketSphinx on uploaded speech)
+           -> a mouth Shape per frame: open, round, spread, closed (engine/visemes.py)
+  still -> FaceMesh landmarks (refined on a square crop), MouthRig per shape (cached),
+           then blinks, head sway and breathing (engine/motion.py)
+  video -> turned upright, FaceMesh tracked + smoothed; a scene cut forgets the face; the
+           source's own open mouth is closed from a reference frame (engine/redub.py);
+           frames without a face pass through untouched
+  frames -> libx264 yuv420p + AAC on an encoder thread, faststart, temp file + os.replace()
 """
 
 from __future__ import annotations
@@ -15,19 +19,20 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from . import face
 from .characters import CHARACTERS, character_image
-from .face import NO_FACE_MESSAGE, FaceNotFound, LandmarkDetector, LandmarkSmoother, plausible
+from .face import NO_FACE_MESSAGE, FaceNotFound, LandmarkSmoother, plausible
 from .media import FPS, MediaError, Mp4Writer, VideoSource, audio_envelope, load_image, make_instant_clip, probe
+from .motion import LivingStill
 from .mouth import MouthRig
+from .redub import MouthNeutraliser, SceneCuts
+from .visemes import Shape, openness_track, shape_track
 
 __all__ = [
-    "CHARACTERS", "FaceNotFound", "MediaError", "RenderParams", "RenderResult", "character_image",
+    "CHARACTERS", "FaceNotFound", "MediaError", "RenderParams", "RenderResult", "Shape", "character_image",
     "make_instant_clip", "openness_track", "probe", "render",
 ]
 
-LEVELS = 48  # openness quantisation for the still-image cache
 FACE_SEARCH_FRAMES = 3 * FPS  # a video must show a face within its first 3 s
 
 
@@ -40,7 +45,7 @@ class RenderParams:
     right_cheek_width: int = 90  # [50, 150]; same, right cheek
     animate: bool = True  # False: no mouth motion at all (quality-control baseline)
 
-    def checked(self) -> "RenderParams":
+    def checked(self) -> RenderParams:
         if self.parsing_mode not in ("jaw", "raw"):
             raise ValueError(f'parsing_mode must be "jaw" or "raw", not {self.parsing_mode!r}')
         clamp = lambda v, lo, hi: int(min(hi, max(lo, round(float(v)))))  # noqa: E731
@@ -58,42 +63,28 @@ class RenderResult:
     height: int
 
 
-def _viseme_track(visemes, n: int, fps: int = FPS) -> np.ndarray:
-    """Mean viseme openness over each frame's interval."""
-    acc = np.zeros(n, np.float64)
-    for start, end, value in visemes:
-        a, b = start * fps, end * fps
-        for i in range(max(0, int(a)), min(n, int(np.ceil(b)))):
-            overlap = min(b, i + 1) - max(a, i)
-            if overlap > 0:
-                acc[i] += overlap * float(value)
-    return np.clip(acc, 0.0, 1.0)
+def _phones_for(audio_path: Path, visemes, phones):
+    """Phones to shape the lips: given, from the TTS's visemes, or recognised."""
+    if phones is not None:
+        return list(phones)
+    from .tts import phones_of
 
+    from_tts = phones_of(visemes)
+    if from_tts:
+        return from_tts
+    if visemes:  # legacy visemes without phones: loudness x visemes only
+        return []
+    from .phones import recognise
 
-def openness_track(rms: np.ndarray, visemes=None, fps: int = FPS) -> np.ndarray:
-    """Mouth openness 0..1 per frame from the RMS envelope (and visemes when given)."""
-    rms = np.asarray(rms, np.float64)
-    voiced = rms[rms > 1e-5]
-    if voiced.size == 0:
-        return np.zeros_like(rms)
-    peak = float(np.percentile(voiced, 95))
-    if peak < 1e-4:  # below -80 dBFS: silence
-        return np.zeros_like(rms)
-    o = np.clip(rms / peak, 0.0, 1.0)
-    gate = max(0.08, 10 ** (-50 / 20) / peak)  # relative gate, and -50 dBFS absolute
-    o = np.clip((o - gate) / (1.0 - gate), 0.0, 1.0) ** 0.8
-    if visemes:
-        o = o * (0.35 + 0.65 * _viseme_track(visemes, o.size, fps))
-        top = float(np.percentile(o[o > 0], 95)) if np.any(o > 0) else 1.0
-        o = np.clip(o / max(top, 1e-6), 0.0, 1.0)
-    if o.size >= 3:
-        o = np.convolve(np.pad(o, 1, mode="edge"), [0.2, 0.6, 0.2], mode="valid")
-    return o
+    return recognise(audio_path)
 
 
 def render(visual_path: Path, visual_kind: str, audio_path: Path, out_path: Path,
-           params: RenderParams = RenderParams(), visemes=None) -> RenderResult:
-    """Render `visual_path` speaking `audio_path` into the MP4 `out_path` (atomically)."""
+           params: RenderParams = RenderParams(), visemes=None, phones=None) -> RenderResult:
+    """Render `visual_path` speaking `audio_path` into the MP4 `out_path` (atomically).
+
+    `visemes`: the TTS's (start, end, openness) spans (with `.phone`); `phones`:
+    [(start, end, label)] to use instead of recognising the speech."""
     if visual_kind not in ("image", "video", "character"):
         raise ValueError(f'visual_kind must be "image", "video" or "character", not {visual_kind!r}')
     params = params.checked()
@@ -104,26 +95,28 @@ def render(visual_path: Path, visual_kind: str, audio_path: Path, out_path: Path
         raise MediaError("The audio file is missing.")
     rms, duration, channels = audio_envelope(Path(audio_path))
     n = rms.size
-    track = openness_track(rms, visemes) if params.animate else np.zeros(n)
+    if params.animate:
+        shapes = shape_track(rms, _phones_for(Path(audio_path), visemes, phones), visemes)
+    else:
+        shapes = [Shape()] * n
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part.mp4")
-    detector = LandmarkDetector(static=visual_kind != "video")
     writer = None
     try:
         if visual_kind == "video":
             src = VideoSource(visual_path)
             width, height = src.width, src.height
             writer = Mp4Writer(tmp, width, height, Path(audio_path), channels)
-            _render_video(src, n, track, params, detector, writer)
+            _render_video(src, n, shapes, params, writer)
         else:
             frame = load_image(visual_path)
             height, width = frame.shape[:2]
-            lm = detector.detect_with_fallback(frame)
+            lm = face.detector(static=True).detect_with_fallback(frame)
             if lm is None or not plausible(lm, frame.shape):
                 raise FaceNotFound(NO_FACE_MESSAGE)
             writer = Mp4Writer(tmp, width, height, Path(audio_path), channels)
-            _render_still(frame, lm, n, track, params, writer)
+            _render_still(frame, lm, n, shapes, params, writer)
         writer.close()
         writer = None
         os.replace(tmp, out_path)
@@ -132,32 +125,38 @@ def render(visual_path: Path, visual_kind: str, audio_path: Path, out_path: Path
             writer.abort()
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        detector.close()
     return RenderResult(duration=duration, frames=n, width=width, height=height)
 
 
-def _render_still(frame, lm, n, track, params, writer) -> None:
-    out = frame.copy()
+def _render_still(frame, lm, n, shapes, params, writer) -> None:
     if not params.animate:
         for _ in range(n):
-            writer.write(out)
+            writer.write(frame)
         return
     rig = MouthRig(lm, params, frame.shape)
-    cache: dict[int, tuple] = {}
+    life = LivingStill(frame, lm, n)
+    cache: dict[Shape, tuple] = {}
     for i in range(n):
-        level = int(round(float(track[i]) * LEVELS))
-        if level not in cache:
-            cache[level] = rig.render(frame, level / LEVELS)
-        (x0, y0, x1, y1), pix = cache[level]
+        key = shapes[i].quantised()
+        if key not in cache:
+            cache[key] = rig.render(frame, key)
+        (x0, y0, x1, y1), pix = cache[key]
+        out = frame.copy()
         out[y0:y1, x0:x1] = pix
-        writer.write(out)
+        writer.write(life.apply(out, i))
 
 
-def _render_video(src: VideoSource, n, track, params, detector, writer) -> None:
-    smoother = LandmarkSmoother()
+def _render_video(src: VideoSource, n, shapes, params, writer) -> None:
+    detector = face.detector(static=False)
+    detector.reset()
+    smoother = LandmarkSmoother(hold=2)
+    cuts, neutral = SceneCuts(), MouthNeutraliser()
     seen_face = False
     for i, frame in enumerate(src.frames(n)):
+        if cuts.is_cut(frame):  # a new shot: nothing of the previous face carries over
+            detector.reset()
+            smoother.reset()
+            neutral.reset()
         lm = detector.detect(frame)
         if lm is None and (not seen_face or i % 10 == 0):
             lm = detector.detect_with_fallback(frame)
@@ -173,7 +172,9 @@ def _render_video(src: VideoSource, n, track, params, detector, writer) -> None:
         if not params.animate:
             writer.write(frame)
             continue
-        out = frame.copy()
-        (x0, y0, x1, y1), pix = MouthRig(lm, params, frame.shape).render(frame, float(track[i]))
+        neutral.observe(frame, lm)
+        base, closed_lm = neutral.neutralise(frame, lm)
+        out = base.copy()
+        (x0, y0, x1, y1), pix = MouthRig(closed_lm, params, frame.shape).render(base, shapes[i])
         out[y0:y1, x0:x1] = pix
         writer.write(out)

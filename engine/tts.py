@@ -9,12 +9,15 @@ safe, so it is initialised once per process and every call holds one lock.
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+_STRESS = re.compile(r"^[',%=]+")  # espeak stress and syllable marks
 
 # name -> one-line description (names are the upstream's 11 voices)
 VOICES: dict[str, str] = {
@@ -75,12 +78,31 @@ class _Event(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
+class Viseme(tuple):
+    """(start_s, end_s, mouth openness 0..1), plus the espeak phoneme it came from in
+    `.phone` (the renderer shapes the lips from it: closed p/b/m, round o/u/w, ...)."""
+
+    def __new__(cls, start: float, end: float, openness: float, phone: str = ""):
+        self = super().__new__(cls, (start, end, openness))
+        self.phone = phone
+        return self
+
+
 @dataclass(frozen=True)
 class Speech:
     wav_path: Path
     sample_rate: int
     duration: float
-    visemes: list[tuple[float, float, float]]  # (start_s, end_s, mouth openness 0..1)
+    visemes: list[Viseme]  # (start_s, end_s, mouth openness 0..1), each with its .phone
+
+    @property
+    def phones(self) -> list[tuple[float, float, str]]:
+        return phones_of(self.visemes)
+
+
+def phones_of(visemes) -> list[tuple[float, float, str]]:
+    """(start, end, espeak phoneme) of visemes that carry one (see `Viseme`)."""
+    return [(v[0], v[1], v.phone) for v in visemes or () if getattr(v, "phone", "")]
 
 
 class _Espeak:
@@ -164,7 +186,7 @@ _CONSONANTS = {"p": 0.0, "b": 0.0, "m": 0.0, "f": 0.12, "v": 0.12, "w": 0.2, "T"
 
 def phoneme_openness(name: str) -> float:
     """Mouth openness 0..1 for an espeak phoneme mnemonic; pauses and unknowns are closed."""
-    name = name.strip().lstrip("'',%=")
+    name = _STRESS.sub("", name.strip())
     if not name or name.startswith("_") or name.startswith("#"):
         return 0.0
     for table in (_OPEN_VOWELS, _CONSONANTS):
@@ -173,17 +195,17 @@ def phoneme_openness(name: str) -> float:
     return 0.2
 
 
-def _visemes(events: list[tuple[int, str]], duration: float) -> list[tuple[float, float, float]]:
+def _visemes(events: list[tuple[int, str]], duration: float) -> list[Viseme]:
     """Contiguous (start, end, openness) spans from phoneme events, up to `duration`."""
     events = sorted(events, key=lambda e: e[0])
     bounds = [min(ms / 1000.0, duration) for ms, _ in events] + [duration]
-    spans = [(0.0, bounds[0], 0.0)] if bounds and bounds[0] > 0 else []
-    spans += [(bounds[i], bounds[i + 1], phoneme_openness(name)) for i, (_, name) in enumerate(events)]
-    out: list[tuple[float, float, float]] = []
-    for start, end, value in spans:
+    spans = [(0.0, bounds[0], 0.0, "_")] if bounds and bounds[0] > 0 else []
+    spans += [(bounds[i], bounds[i + 1], phoneme_openness(name), name) for i, (_, name) in enumerate(events)]
+    out: list[Viseme] = []
+    for start, end, value, name in spans:
         start, end = round(start, 4), round(end, 4)
         if end > start:
-            out.append((start, end, value))
+            out.append(Viseme(start, end, value, name or "_"))
     return out
 
 

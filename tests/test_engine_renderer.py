@@ -175,8 +175,16 @@ def test_it_moves_the_lips_with_the_loudness_of_a_still_photo(character_renders,
     r = pearson(gaps, loud)
     assert r >= 0.6, f"lip gap follows loudness poorly on a photo: r={r:.2f}"
     quiet = silent_frames(gaps.size)
-    ratio = np.nanmax(gaps[quiet]) / np.nanmax(gaps)
-    assert ratio <= 0.15, f"mouth is not closed in silence: silent gap {ratio:.0%} of the maximum"
+    rest = np.nanmedian(character_renders(name, animate=False)[2])  # the photo's own lip gap
+    if rest < 0.05:  # a closed mouth at rest
+        ratio = np.nanmax(gaps[quiet]) / np.nanmax(gaps)
+        assert ratio <= 0.15, f"mouth is not closed in silence: silent gap {ratio:.0%} of the maximum"
+    else:
+        # a smile that shows its teeth at rest closes with the lips alone (the jaw and chin
+        # stay put: tests/engine/test_render_defects.py); FaceMesh reads such closed lips as
+        # a slit of ~0.06 mouth widths, whatever the face does, so the gap is judged as such
+        silent = np.nanmax(gaps[quiet])
+        assert silent <= 0.08 and silent <= 0.5 * rest, f"mouth not closed in silence: {silent:.3f}, rest {rest:.3f}"
     assert np.nanmax(gaps) > 0.12, "the mouth barely opens"
 
 
