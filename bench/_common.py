@@ -19,7 +19,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests import processes
+from bench import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -1,4 +1,5 @@
-"""Start real Celery worker and beat processes for end-to-end and fault tests.
+"""Start real Celery worker and beat processes, shared by the end-to-end and fault tests
+and the benchmarks (which must not import tests/).
 
 They run `celery -A navtalk_portal …` as separate processes on the same broker and the
 same (test) database as the test process, so what they do is what production does.

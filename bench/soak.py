@@ -110,7 +110,7 @@ def main() -> None:
     from accounts.models import Membership, Team
     from jobs.models import Job
     from keys.models import LicenseKey
-    from tests.processes import Proc, start_beat, start_worker
+    from bench.processes import Proc, start_beat, start_worker
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth.models import User

@@ -13,11 +13,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.processes import process_env, purge_broker, running, start_beat, start_worker
+from bench.processes import process_env, purge_broker, running, start_beat, start_worker
 from keys.selection import assign_key
 
 HERE = Path(__file__).resolve().parent
@@ -100,8 +99,7 @@ def page(context):
 
 
 def _allowed_private(url: str) -> str:
-    port = urlsplit(url).port
-    return f"127.0.0.1:{port},[::1]:{port}"
+    return url + "/engine/media/"  # the engine's results, as an exact origin + path
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +124,7 @@ def studio(processes, live_server, settings, django_user_model, characters):
 
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
-    settings.FETCH_ALLOWED_PRIVATE = frozenset(_allowed_private(live_server.url).split(","))
+    settings.FETCH_ALLOWED_PRIVATE = (_allowed_private(live_server.url),)
     alice = django_user_model.objects.create_user("alice", email="alice@example.com", password=PASSWORD)
     key = engine_key("Local engine", settings.ENGINE_LICENSES[0], live_server.url)
     team = Team.objects.create(name="Acme")

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import Reply
 from keys.selection import key_for_team
-from tests.processes import process_env, purge_broker, wait_until  # noqa: F401 (re-exported)
+from bench.processes import process_env, purge_broker, wait_until  # noqa: F401 (re-exported)
 
 # Small timings for worker and beat processes: a fault test runs in seconds.
 FAST = dict(

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from jobs.models import Character, Job
 from tests.faults.conftest import create_jobs, dump, fast_env, publisher_on, statuses, wait_until
-from tests.processes import running, start_beat, start_worker
+from bench.processes import running, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status

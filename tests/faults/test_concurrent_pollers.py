@@ -9,7 +9,7 @@ import pytest
 from accounts.models import Profile
 from jobs.models import Job, JobEvent
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
-from tests.processes import running, start_beat, start_worker
+from bench.processes import running, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status
@@ -22,7 +22,7 @@ def test_two_pollers_never_poll_a_job_at_once_and_finish_each_job_once(alice, te
     fault_upstream.latency = 3
     fault_upstream.status_delay = 0.4  # rounds overlap: each beat sends a round every 0.5 s
     port = fault_upstream.url.rsplit(":", 1)[1]
-    env = fast_env(ARCHIVE_RESULTS="True", FETCH_ALLOWED_PRIVATE=f"127.0.0.1:{port}",
+    env = fast_env(ARCHIVE_RESULTS="True", FETCH_ALLOWED_PRIVATE=f"http://127.0.0.1:{port}",
                    EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
     beat_and_worker = [lambda: start_beat(env, tmp_path), lambda: start_worker(env, tmp_path, queues="celery")]
     with running(*beat_and_worker * 2) as procs:

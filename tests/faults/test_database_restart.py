@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.faults.conftest import PgCluster, dump, fast_env, pg_available, wait_until
-from tests.processes import ROOT, start_beat, start_worker
+from bench.processes import ROOT, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e]
 

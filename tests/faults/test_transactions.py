@@ -9,7 +9,7 @@ from django.db import transaction
 
 from jobs.models import Job
 from tests.faults.conftest import create_jobs, fast_env, wait_until
-from tests.processes import start_beat, start_worker
+from bench.processes import start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ import pytest
 from jobs.models import Job
 from tests.conftest import Reply
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
-from tests.processes import start_beat, start_worker
+from bench.processes import start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status

@@ -17,7 +17,7 @@ import requests
 
 from jobs.models import Job
 from keys.models import LicenseKey
-from tests.processes import process_env, purge_broker, running, start_beat, start_worker
+from bench.processes import process_env, purge_broker, running, start_beat, start_worker
 from tests.lib.test_fetch import Server
 from keys.selection import key_for_team
 
@@ -74,7 +74,8 @@ def studio(live_server, settings, alice, characters, tmp_path):
     """The portal and its engine on the live server, with real worker + beat processes."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
-    settings.FETCH_ALLOWED_PRIVATE = frozenset({f"127.0.0.1:{live_server.url.rsplit(':', 1)[1]}"})
+    settings.FETCH_ALLOWED_PRIVATE = (live_server.url + "/engine/media/",)
+    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (live_server.url + "/m/",)
     key = key_for_team(alice.teams.first())
     key.generate_url = live_server.url + "/engine/generate"
     key.query_status_url = live_server.url + "/engine/query_status"
