@@ -132,6 +132,9 @@ class Job(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
+    # Seconds after submission at which the latest poll still found the job running: the
+    # lower end of its true duration (jobs.schedule learns from (this, done) intervals).
+    last_pending_s = models.FloatField(null=True, blank=True)
     # Set by the poller that claimed this job for one round of polling (see services).
     claim_token = models.CharField(max_length=32, blank=True)
 

@@ -1,12 +1,31 @@
 """When to ask the upstream about a job: the polling schedule and what it learns.
 
-Polls are sparse while a job is far from its expected finish, dense around it, and back
-off after it. The expected finish is learned per license key from recent jobs.
+What a finished job tells us is an interval, not a duration. Its true submit→done time
+lies in (lo, hi]: hi is when a poll found it done, lo when the last poll before that found
+it still running (`Job.last_pending_s`), or 0 when the very first poll already found it
+done. Such a first-poll-done job is censored: "done by hi" is an upper bound, and reading
+it as the duration made the old schedule learn its own lateness (a 2 s render shown as
+"took 17 s", learning back down only 10 % per ~20 jobs).
+
+The estimate (`Estimate`) is a recency-weighted mixture of those intervals, each job's
+weight spread uniformly over its interval: a densely polled job is a narrow interval, a
+censored one spreads over everything before its first poll, which puts mass at the low
+end, so the schedule keeps probing early until early polls find jobs still running. The
+newest jobs weigh most (half-life HALF_LIFE_JOBS), so a change in the upstream's speed
+is learned within a few jobs.
+
+The schedule: at elapsed t, the next poll is at the first x where the chance that the
+job finished since t reaches HAZARD (sparse where nothing is likely to finish), but at
+least DENSE_STEP after t (dense where much is likely); beyond the latest finish seen it
+backs off. Without history (cold start) it polls early and geometrically: 1 s, then gaps
+growing with the wait up to COLD_MAX_STEP (NavTalk suggests polling every 2–3 s).
+`POLL_FIXED_SECONDS` > 0 replaces all of this by a fixed interval (an operator's escape
+hatch, and the benchmark's baseline).
 """
 
 import random
-import statistics
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -14,96 +33,124 @@ from .models import Job
 
 S = Job.Status
 
-
-_expected_cache: dict = {}
-# How long a key's prediction is reused. Short, so a burst's first finished jobs teach
+HISTORY_JOBS = 50  # recent finished jobs per key that the estimate reads
+HALF_LIFE_JOBS = 6.0  # a job's weight halves with every this many newer jobs
+MIN_HISTORY = 8  # fewer finished jobs than this: cold start
+HAZARD = 0.03  # sparse jumps skip at most this share of the jobs still running
+DENSE_STEP = 1.25
+# A prior: one pseudo-job of this weight spread over (0, latest], so that a short history
+# (a few narrow intervals) does not make the schedule skip early finishes; next to the
+# ~9 total weight of a full history it adds about 5 % of early probing.
+PRIOR_WEIGHT = 0.5
+COLD_FIRST_POLL = 1.0
+COLD_MAX_STEP = 2.0
+# How long a key's estimate is reused. Short, so a burst's first finished jobs teach
 # the schedule of the jobs still in flight (one small indexed query per key and process).
 EXPECTED_TTL_SECONDS = 5.0
+_expected_cache: dict = {}
 
 
-class Expected(float):
-    """A predicted submit→done duration in seconds: the median of a key's recent jobs,
-    carrying their spread too (`early` = 10th, `late` = 90th percentile). `known` is
-    False when there is too little history and the value is JOB_EXPECTED_SECONDS."""
-
-    def __new__(cls, typical: float, early: float | None = None, late: float | None = None, known: bool = True):
-        value = super().__new__(cls, typical)
-        value.early = typical if early is None else early
-        value.late = typical if late is None else late
-        value.known = known
-        return value
+def dense_step() -> float:
+    """The gap between polls where finishing is likely: short enough that a job is seen
+    within ~2 s of finishing (one poller tick later at most), never below a tick."""
+    return max(settings.POLL_INTERVAL_SECONDS, DENSE_STEP)
 
 
-def _as_expected(expected) -> Expected:
-    return expected if isinstance(expected, Expected) else Expected(float(expected), known=False)
+@dataclass(frozen=True)
+class Estimate:
+    """A key's recent durations as weighted intervals (lo, hi, weight), newest first."""
+
+    intervals: tuple[tuple[float, float, float], ...] = ()
+
+    @classmethod
+    def from_observations(cls, observations) -> "Estimate":
+        """`observations`: (lo, hi) per finished job, newest first."""
+        intervals = [(max(0.0, min(lo, hi)), max(0.0, hi), 0.5 ** (i / HALF_LIFE_JOBS))
+                     for i, (lo, hi) in enumerate(observations)]
+        if intervals:
+            intervals.append((0.0, max(hi for _, hi, _ in intervals), PRIOR_WEIGHT))
+        return cls(tuple(intervals))
+
+    @property
+    def known(self) -> bool:
+        return len(self.intervals) - 1 >= MIN_HISTORY  # not counting the prior
+
+    @property
+    def latest(self) -> float:
+        return max((hi for _, hi, _ in self.intervals), default=0.0)
+
+    def cdf(self, x: float) -> float:
+        """The share of (weighted) jobs finished by x seconds."""
+        total = done = 0.0
+        for lo, hi, weight in self.intervals:
+            total += weight
+            if x >= hi:
+                done += weight
+            elif x > lo:
+                done += weight * (x - lo) / (hi - lo)
+        return done / total if total else 0.0
+
+    def median(self) -> float:
+        return self.quantile(0.5)
+
+    def quantile(self, q: float) -> float:
+        lo, hi = 0.0, self.latest
+        for _ in range(40):  # bisection on the (monotone) cdf
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self.cdf(mid) < q else (lo, mid)
+        return hi
 
 
-def _quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def expected_duration(license_key_id: int | None) -> Expected:
-    """What this key's recent jobs predict (cached for EXPECTED_TTL_SECONDS).
-
-    Durations are submitted_at→finished_at as we saw them, i.e. the upstream's time plus
-    our polling lag; the schedule starts polling densely just before `early`, so the lag
-    does not feed back into ever later polls."""
+def expected_duration(license_key_id: int | None) -> Estimate:
+    """What this key's recent jobs tell (cached for EXPECTED_TTL_SECONDS)."""
     cached = _expected_cache.get(license_key_id)
     if cached and cached[0] > time.monotonic():
         return cached[1]
     # Index job_key_done: WHERE license_key_id = … AND status = 'done' ORDER BY finished_at DESC.
-    rows = (Job.objects.filter(license_key_id=license_key_id, status=S.DONE, submitted_at__isnull=False)
-            .order_by("-finished_at").values_list("submitted_at", "finished_at", "poll_count")[:50])
-    durations = sorted((done - sent).total_seconds() for sent, done, _ in rows if done)
-    if len(durations) >= 3:
-        early = _quantile(durations, 0.1)
-        if sum(polls <= 1 for *_, polls in rows) >= 0.9 * len(rows):
-            # Nearly every job was done at its first poll, so the durations may be our own
-            # lateness (a stalled poller, a slower past) rather than the upstream's: probe
-            # 10% earlier, so the estimate comes down geometrically instead of staying up.
-            early *= 0.9
-        value = Expected(statistics.median(durations), early, _quantile(durations, 0.9))
-    else:
-        value = Expected(settings.JOB_EXPECTED_SECONDS, known=False)
+    rows = (Job.objects.filter(license_key_id=license_key_id, status=S.DONE, submitted_at__isnull=False,
+                               finished_at__isnull=False)
+            .order_by("-finished_at").values_list("submitted_at", "finished_at", "last_pending_s")[:HISTORY_JOBS])
+    value = Estimate.from_observations(
+        (pending or 0.0, (done - sent).total_seconds()) for sent, done, pending in rows)
     _expected_cache[license_key_id] = (time.monotonic() + EXPECTED_TTL_SECONDS, value)
     return value
 
 
-def dense_step(expected) -> float:
-    """The gap between polls around the expected finish: one poller tick, or wider for
-    long jobs whose durations spread (at most 5% of the expected duration)."""
-    expected = _as_expected(expected)
-    spread = max(0.0, expected.late - expected.early)
-    return max(settings.POLL_INTERVAL_SECONDS, min(0.05 * expected, spread / 3))
+def _cold_delay(elapsed: float) -> float:
+    if elapsed < COLD_FIRST_POLL:
+        return COLD_FIRST_POLL - elapsed
+    return max(dense_step() * 2 / 3, min(COLD_MAX_STEP, 0.5 * elapsed))
 
 
-def _dense_window(expected) -> tuple[float, float, float]:
-    """(start, end, step) of dense polling, in seconds after submission."""
-    expected = _as_expected(expected)
-    step = dense_step(expected)
-    if expected.known:
-        # Half a step before the earliest usual finish: some jobs are seen early (and
-        # answer processing), which keeps `early` from creeping up with our own lag.
-        return max(step, expected.early - step / 2), expected.late + step, step
-    return 0.9 * expected - step, 1.3 * expected, step
+def next_poll_delay(elapsed: float, estimate: Estimate) -> float:
+    """Seconds from now (`elapsed` seconds after submission) to the next poll."""
+    if settings.POLL_FIXED_SECONDS > 0:
+        return settings.POLL_FIXED_SECONDS
+    if not estimate.known:
+        return _cold_delay(elapsed)
+    step = dense_step()
+    latest = estimate.latest
+    if elapsed >= latest:  # later than any recent job: back off, up to the cap
+        overdue = elapsed - latest
+        return min(settings.POLL_MAX_BACKOFF_SECONDS, max(step, 0.25 * overdue + step)) * random.uniform(0.9, 1.1)
+    done_now = estimate.cdf(elapsed)
+    running = 1.0 - done_now
+    goal = done_now + HAZARD * running
+    # The first x after `elapsed` by which HAZARD of the jobs still running are done.
+    lo, hi = elapsed, latest
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if estimate.cdf(mid) < goal else (lo, mid)
+    return max(step, hi - elapsed)
 
 
-def first_poll_delay(expected) -> float:
-    """With history, the first poll lands in the dense window (often one call is enough);
-    without, halfway to the guess."""
-    expected = _as_expected(expected)
-    if expected.known:
-        return _dense_window(expected)[0]
-    return max(1.0, 0.5 * expected)
+def first_poll_delay(estimate: Estimate) -> float:
+    return next_poll_delay(0.0, estimate)
 
 
-def next_poll_delay(elapsed: float, expected) -> float:
-    """Sparse while far from the expected finish, dense around it, backing off after."""
-    start, end, step = _dense_window(expected)
-    if elapsed < start - step:
-        return max(step, start - elapsed)
-    if elapsed < end:
-        return step * random.uniform(0.9, 1.1)
-    overdue = elapsed - end
-    delay = min(settings.POLL_MAX_BACKOFF_SECONDS, max(step, 0.25 * overdue + step))
-    return delay * random.uniform(0.9, 1.1)
+def describe(estimate: Estimate) -> str:
+    if not estimate.known:
+        return "cold start"
+    return (f"median {estimate.median():.2f}s, p10 {estimate.quantile(0.1):.2f}s, "
+            f"p90 {estimate.quantile(0.9):.2f}s over {len(estimate.intervals)} jobs")
+

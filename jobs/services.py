@@ -88,7 +88,7 @@ def job_retry(job: Job, user) -> bool:
             job, S.QUEUED, f"Retry by {user.get_username()} (attempt {job.attempt + 1})",
             attempt=F("attempt") + 1, submit_tries=0, upstream_task_id="", upstream_status="", upstream_reply=None,
             video_url="", error_category="", error_message="", queued_at=now, next_poll_at=now,
-            submitting_at=None, submitted_at=None, finished_at=None, deadline_at=None, poll_count=0,
+            submitting_at=None, submitted_at=None, finished_at=None, deadline_at=None, poll_count=0, last_pending_s=None,
             claim_token="", license_key=license_key,
         )
         if ok:
