@@ -1,6 +1,7 @@
 """The batch poller: claims due jobs, asks the upstream about them concurrently, and
 applies each answer (through the services' transitions) as it arrives."""
 
+import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +21,14 @@ from .submit import backoff, client_for
 
 S = Job.Status
 _NOT_QUERIED = object()
+log = logging.getLogger(__name__)
+
+
+def _unreadable(exc: Exception) -> NavTalkError:
+    """What a reply no code path expected becomes: a transient upstream error (the job
+    backs off and is polled again until its deadline), never a crashed round."""
+    return NavTalkError(f"The upstream's reply could not be read ({type(exc).__name__})", permanent=False,
+                        category="upstream_error")
 
 
 def poll_lease() -> timedelta:
@@ -76,6 +85,9 @@ def poll_due_jobs(now=None) -> int:
             return clients[job.license_key_id].query_status(secrets[job.license_key_id], job.upstream_task_id)
         except NavTalkError as exc:
             return exc
+        except Exception as exc:  # one poisoned key or reply never aborts the round
+            log.exception("job %s: polling raised", job.pk)
+            return _unreadable(exc)
 
     with ThreadPoolExecutor(max_workers=min(settings.POLL_CONCURRENCY, len(jobs))) as pool:
         futures = {pool.submit(query, job): job for job in jobs}
@@ -86,8 +98,24 @@ def poll_due_jobs(now=None) -> int:
             if result is _NOT_QUERIED:
                 Job.objects.filter(pk=job.pk, claim_token=job.claim_token).update(claim_token="", next_poll_at=now)
             else:
-                apply_status(job, result)
+                _apply_safely(job, result, now)
     return len(jobs)
+
+
+def _apply_safely(job: Job, result, now) -> None:
+    """apply_status, but an answer that cannot be applied (a reply the database refuses,
+    say) fails that job alone, with a category, instead of the whole round."""
+    try:
+        apply_status(job, result)
+    except Exception as exc:
+        log.exception("job %s: applying the upstream's answer raised", job.pk)
+        try:
+            job.refresh_from_db(fields=["status"])
+            if job.status in Job.ACTIVE_STATUSES:
+                fail(job, "upstream_error", f"The upstream's reply could not be used ({type(exc).__name__}).")
+        except Exception:
+            log.exception("job %s: could not record the failure; releasing the claim", job.pk)
+            Job.objects.filter(pk=job.pk, claim_token=job.claim_token).update(claim_token="", next_poll_at=now)
 
 
 def apply_status(job: Job, result: TaskStatus | NavTalkError) -> None:

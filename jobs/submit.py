@@ -7,6 +7,7 @@ upstream fails as *interrupted*, so a person decides whether to send it again.
 """
 
 import base64
+import logging
 import random
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from .schedule import expected_duration, first_poll_delay
 from .services import dispatch_submit, fail, transition
 
 S = Job.Status
+log = logging.getLogger(__name__)
 
 # Longest automatic countdown before a submit is sent again (the backoff's cap, before
 # jitter). jobs.checks keeps it below the broker's visibility timeout.
@@ -95,6 +97,11 @@ def job_submit(job_id: int) -> None:
         submitted = client_for(key).generate(key.secret, request)
     except NavTalkError as exc:
         _submit_failed(job, exc)
+        return
+    except Exception as exc:  # a reply no code path expected: this job fails alone, with a category
+        log.exception("job %s: submitting raised", job.pk)
+        fail(job, "interrupted", f"The upstream's reply could not be read ({type(exc).__name__}); "
+                                 "the job may have been received.")
         return
     now = timezone.now()
     LicenseKey.objects.filter(pk=key.pk).update(last_used_at=now)

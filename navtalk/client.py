@@ -18,6 +18,13 @@ import requests
 import urllib3
 
 from .contract import STATUSES, Failure, failure_from_code
+from .scrub import Scrubber
+
+# The most of a reply we read and keep: a NavTalk reply is a few hundred bytes.
+MAX_REPLY_BYTES = 256 * 1024
+MAX_MESSAGE_CHARS = 500
+MAX_RETRY_AFTER = 3600.0
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -108,21 +115,72 @@ def _category_for_status(code: int) -> str:
 
 
 def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After")
+    """Seconds the upstream asks us to wait; None for a missing or unreadable header."""
+    value = (response.headers.get("Retry-After") or "").strip()[:100]
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+            seconds = parsed.timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def _scrub(text: str, license: str) -> str:
-    if not license or len(license) < 4:
-        return text
-    hint = f"…{license[-4:]}"
-    return text.replace(license, hint).replace(json.dumps(license)[1:-1], hint)
+def _depth(value, limit: int, depth: int = 0) -> int:
+    if depth > limit:
+        return depth
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(v, limit, depth + 1) for v in children), default=depth)
+
+
+def _clean(value, depth: int = 0):
+    """A parsed reply made safe to store: no NUL or lone surrogate in any string."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(str(k)): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value]
+    return value
+
+
+def _parse(text: str):
+    """The reply as JSON (a dict, list, …), or None if it is not JSON we can keep."""
+    try:
+        body = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return None
+    return _clean(body)
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _short(value) -> str:
+    """A reply value as a short single-line text for a message."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
+
+def _message(body) -> str | None:
+    """The human message in a reply, if it has one as text."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "error", "msg", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return _short(value)
+    return None
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -151,9 +209,28 @@ class NavTalkClient:
             session.headers["User-Agent"] = "navtalk-portal/0.1"
         return session
 
-    def _call(self, method: str, url: str, license: str, **kwargs) -> dict:
+    def _read(self, response, deadline: float) -> tuple[bytes, bool]:
+        """At most MAX_REPLY_BYTES of the body, read before `deadline` (a body that
+        drips is cut off). Returns (data, complete)."""
+        data = bytearray()
         try:
-            response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+            # read1: at most one socket read per call, so a dripping body meets the check.
+            while chunk := response.raw.read1(16 * 1024, decode_content=True):
+                data += chunk
+                if len(data) > MAX_REPLY_BYTES or time.monotonic() > deadline:
+                    return bytes(data[:MAX_REPLY_BYTES]), False
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+            return bytes(data), False
+        finally:
+            response.close()
+        return bytes(data), True
+
+    def _call(self, method: str, url: str, license: str, **kwargs) -> dict:
+        scrub = Scrubber(license)
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, stream=True,
+                                            **kwargs)
         except requests.RequestException as exc:
             not_sent = _never_sent(exc)
             timeout = isinstance(exc, requests.Timeout)
@@ -163,46 +240,57 @@ class NavTalkClient:
             raise NavTalkError(f"{what} talking to the upstream ({type(exc).__name__})", permanent=False,
                                category="timeout" if timeout else "upstream_error",
                                maybe_received=not not_sent) from None
-        # An upstream that echoes the license back (in an error message, say) must not
-        # get it into our records: everything we keep of a reply is scrubbed first.
-        text = _scrub(response.text, license)
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
-        if response.status_code >= 400:
-            message = (body or {}).get("message") if isinstance(body, dict) else None
-            code = response.status_code
+        code = response.status_code
+        data, complete = self._read(response, started + sum(self.timeout))
+        # An upstream that echoes the license back (in an error message, say, in any case
+        # or encoding) must not get it into our records: all we keep of a reply is scrubbed.
+        text = scrub.text(data.decode("utf-8", "replace").replace("\x00", ""))
+        body = scrub.value(_parse(text)) if complete else None
+        raw = body if isinstance(body, dict) else text[:2000]
+        if 300 <= code < 400:
+            raise NavTalkError(f"The upstream answered with a redirect (HTTP {code}), which is not followed",
+                               permanent=False, category="upstream_error", status_code=code, raw=raw)
+        if code >= 400:
             raise NavTalkError(
-                message or f"The upstream answered HTTP {code}",
+                _message(body) or f"The upstream answered HTTP {code}",
                 permanent=400 <= code < 500 and code not in (408, 429),
-                category=_category_for_status(code), status_code=code,
-                raw=body if isinstance(body, dict) else text[:2000],
+                category=_category_for_status(code), status_code=code, raw=raw,
                 retry_after=_retry_after(response),
             )
+        if not complete:
+            raise NavTalkError(f"The upstream's reply was larger than {MAX_REPLY_BYTES // 1024} KB or too slow",
+                               permanent=False, category="upstream_error", status_code=code, raw=text[:2000])
         if not isinstance(body, dict):
-            raise NavTalkError("The upstream's reply was not JSON", permanent=False, category="upstream_error",
-                               status_code=response.status_code, raw=text[:2000])
+            raise NavTalkError("The upstream's reply was not a JSON object", permanent=False,
+                               category="upstream_error", status_code=code, raw=raw)
         return body
 
     def generate(self, license: str, request: GenerateRequest) -> Submitted:
         body = self._call("POST", self.generate_url, license, json=request.payload(license))
         task_id = body.get("task_id")
-        if not task_id or not isinstance(task_id, str):
-            raise NavTalkError("The upstream's reply had no task_id", permanent=False,
+        if isinstance(task_id, int) and not isinstance(task_id, bool):
+            task_id = str(task_id)
+        if not isinstance(task_id, str) or not task_id.strip() or len(task_id) > 200 or not task_id.isprintable():
+            raise NavTalkError("The upstream's reply had no usable task_id", permanent=False,
                                category="upstream_error", status_code=200, raw=body)
         return Submitted(task_id=task_id, raw=body)
 
     def query_status(self, license: str, task_id: str) -> TaskStatus:
         body = self._call("GET", self.query_status_url, license, params={"license": license, "task_id": task_id})
         status = body.get("status")
-        if status not in STATUSES:
-            raise NavTalkError(f"The upstream reported an unknown status {status!r}", permanent=False,
+        if not isinstance(status, str) or status not in STATUSES:
+            raise NavTalkError(f"The upstream reported an unknown status {_short(status)}", permanent=False,
                                category="upstream_error", status_code=200, raw=body)
         video_url = body.get("video_url") or None
-        if status == "done" and not video_url:
-            raise NavTalkError("The upstream said done but gave no video_url", permanent=False,
+        if status == "done" and not _usable_url(video_url):
+            raise NavTalkError("The upstream said done but gave no usable video_url", permanent=False,
                                category="upstream_error", status_code=200, raw=body)
-        message = next((body[k] for k in ("message", "error", "msg", "detail") if isinstance(body.get(k), str)), None)
+        if status != "done":
+            video_url = video_url if _usable_url(video_url) else None
         category = failure_from_code(body.get("code")) if status == "failed" else Failure.GENERATION_FAILED
-        return TaskStatus(status=status, video_url=video_url, message=message, raw=body, category=category)
+        return TaskStatus(status=status, video_url=video_url, message=_message(body), raw=body, category=category)
+
+
+def _usable_url(value) -> bool:
+    return (isinstance(value, str) and len(value) <= 2000 and value.isprintable()
+            and value.lower().startswith(("http://", "https://")) and " " not in value)

@@ -20,8 +20,11 @@ BOB_SECRET = "sk-bob-fedcba9876543210SECRET"
 
 
 class Reply:
-    def __init__(self, status=200, body=None, headers=None, raw: bytes | None = None, delay: float = 0):
+    def __init__(self, status=200, body=None, headers=None, raw: bytes | None = None, delay: float = 0,
+                 drip: float = 0):
+        # drip: seconds between the body's bytes (a slow body), after the headers.
         self.status, self.body, self.headers, self.raw, self.delay = status, body, headers or {}, raw, delay
+        self.drip = drip
 
     def send(self, handler: BaseHTTPRequestHandler) -> None:
         """Write this reply as `handler`'s response (a client that hung up is fine)."""
@@ -33,7 +36,12 @@ class Reply:
             for k, v in self.headers.items():
                 handler.send_header(k, v)
             handler.end_headers()
-            handler.wfile.write(data)
+            if not self.drip:
+                handler.wfile.write(data)
+            for i in range(len(data) if self.drip else 0):
+                handler.wfile.write(data[i:i + 1])
+                handler.wfile.flush()
+                threading.Event().wait(self.drip)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
