@@ -6,13 +6,14 @@ history costs what page 1 does (no OFFSET, no COUNT).
 """
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from navtalk.scrub import Scrubber
 
 from .models import Character, Job, method_label
 
@@ -47,7 +48,8 @@ def secret_masker(job: Job):
         secret = ""
     if not secret:
         return lambda text: text
-    return lambda text: text.replace(secret, key.masked) if isinstance(text, str) else text
+    scrubber = Scrubber(secret, hint=key.masked)  # any case or common encoding (navtalk.scrub)
+    return lambda text: scrubber.text(text) if isinstance(text, str) else text
 
 
 def job_events(job: Job) -> list:
@@ -63,8 +65,18 @@ def redacted_failure(job: Job, mask=None) -> dict:
     mask = mask or secret_masker(job)
     reply = job.upstream_reply
     if reply is not None:
-        reply = json.loads(mask(json.dumps(reply, ensure_ascii=False)))
+        reply = _mask_value(reply, mask)
     return {"error_message": mask(job.error_message), "upstream_reply": reply}
+
+
+def _mask_value(value, mask, depth: int = 0):
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict) and depth < 64:
+        return {mask(str(k)): _mask_value(v, mask, depth + 1) for k, v in value.items()}
+    if isinstance(value, list) and depth < 64:
+        return [_mask_value(v, mask, depth + 1) for v in value]
+    return value if not isinstance(value, (dict, list)) else None
 
 
 def team_members(team):

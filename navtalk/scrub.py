@@ -39,9 +39,9 @@ def _base64_fragments(data: bytes) -> set[str]:
 
 
 class Scrubber:
-    def __init__(self, license: str | None):
+    def __init__(self, license: str | None, hint: str | None = None):
         self.license = license or ""
-        self.hint = f"…{self.license[-4:]}" if self.license else ""
+        self.hint = hint if hint is not None else f"…{self.license[-4:]}" if self.license else ""
         if len(self.license) < 4:
             self._patterns = ()
             return
