@@ -1,24 +1,18 @@
-"""Download a request's input (video_url, image_url, audio_url) to a local file.
+"""Download a request's input (video_url, image_url, audio_url) to a local file, through
+the portal's one SSRF-safe fetcher (`lib.fetch`): public addresses only, checked at
+connect time on every redirect, except links under settings.ENGINE_FETCH_ALLOWED_PRIVATE
+(by default the portal's own signed-media path, `PUBLIC_BASE_URL/m/`, when that is on
+loopback). Caps: size (ENGINE_FETCH_MAX_MB), total time (ENGINE_FETCH_TIMEOUT) and a
+minimum transfer rate (FETCH_MIN_BYTES_PER_SECOND over FETCH_MIN_RATE_SECONDS).
 
-http(s) only, streamed to disk, with a size cap (settings.ENGINE_FETCH_MAX_MB) and a
-cap on the whole download's time (settings.ENGINE_FETCH_TIMEOUT). Every failure is a
-`FetchError` whose message tells the user what went wrong and what to do.
-
-Unlike the portal's fetcher, this one may fetch from loopback and private addresses on
-purpose: the engine is a local service, and in development the portal serves its
-uploads from 127.0.0.1. Do not expose the engine to untrusted callers.
+Every failure is a `FetchError` whose message tells the user what went wrong and what to
+do, and never which private address or port refused or answered: a refused address and
+a server that does not answer read the same.
 """
 
-import threading
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import requests
-import urllib3
-
-CHUNK = 64 * 1024
-MAX_REDIRECTS = 5
+from lib import fetch as safe
 
 
 class FetchError(Exception):
@@ -30,90 +24,46 @@ def _looks_like_html(head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html", b"<head"))
 
 
-def _interrupt(response) -> None:
-    """Wake a read blocked on the socket (urllib3's shutdown is meant for this)."""
-    try:
-        response.raw.shutdown()
-    except (AttributeError, ValueError, RuntimeError, OSError):
-        response.close()
+def _message(what: str, exc: safe.FetchError, *, max_bytes: int, timeout: float, min_rate: int,
+             min_rate_seconds: int) -> str:
+    if exc.kind == "status":
+        if exc.status in (401, 403, 404, 410):
+            return f"{what}: HTTP {exc.status}. Make sure the link is public."
+        return f"{what}: the server answered HTTP {exc.status}. Try again later, or host the file somewhere else."
+    if exc.kind == "scheme":
+        return f"{what}: only http:// and https:// links are supported."
+    if exc.kind == "userinfo":
+        return f"{what}: links with a user name or password (user@host) are not supported. Use a public link."
+    if exc.kind == "too_large":
+        return f"{what}: the file is larger than the {max_bytes / 1048576:g} MB limit. Use a shorter or smaller file."
+    if exc.kind == "timeout":
+        return f"{what}: it did not finish within {timeout:g} s. Check that the link works, or use a smaller file."
+    if exc.kind == "slow":
+        return (f"{what}: the server sent it too slowly (under {min_rate} bytes a second for {min_rate_seconds} s). "
+                "Host the file somewhere faster.")
+    if exc.kind == "redirects":
+        return f"{what}: the link redirects too many times. Use the file's direct link."
+    if exc.kind == "unreachable":
+        return (f"{what}: could not connect to the server. Check that the link is right and points to a "
+                "public server that anyone on the internet can reach.")
+    return f"{what}: the download failed. Check the link, or host the file somewhere else."
 
 
-def fetch_to_file(url: str, dest: Path, *, field: str, max_bytes: int, timeout: float,
-                  session: requests.Session | None = None) -> Path:
-    """Stream `url` into `dest`. Raises FetchError with a message for a person."""
+def fetch_to_file(url: str, dest: Path, *, field: str, max_bytes: int, timeout: float, allowed=(),
+                  min_rate: int = 1024, min_rate_seconds: int = 5) -> Path:
+    """Fetch `url` into `dest`. Raises FetchError with a message for a person."""
     what = f"Could not download {field}"
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise FetchError(f"{what}: only http:// and https:// links are supported.")
-    if session is None:
-        with requests.Session() as own:
-            return fetch_to_file(url, dest, field=field, max_bytes=max_bytes, timeout=timeout, session=own)
-    deadline = time.monotonic() + timeout
-    session.max_redirects = MAX_REDIRECTS
-    max_mb = max_bytes / (1024 * 1024)
-    received = 0
-    head = b""
+    rate = {"min_rate": min_rate, "min_rate_seconds": min_rate_seconds}
     try:
-        with session.get(url, stream=True, timeout=(min(10.0, timeout), timeout),
-                         headers={"User-Agent": "navtalk-local-engine/0.1"}) as response:
-            if urlsplit(response.url).scheme.lower() not in ("http", "https"):
-                raise FetchError(f"{what}: the link redirects to a non-http(s) address.")
-            code = response.status_code
-            if code in (401, 403, 404, 410):
-                raise FetchError(f"{what}: HTTP {code}. Make sure the link is public.")
-            if code >= 400:
-                raise FetchError(f"{what}: the server answered HTTP {code}. "
-                                 "Try again later, or host the file somewhere else.")
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > max_bytes:
-                raise FetchError(f"{what}: the file is {int(length) / 1048576:.0f} MB, larger than the "
-                                 f"{max_mb:g} MB limit. Use a shorter or smaller file.")
-            # The total time cap: a server dripping bytes is cut off at the deadline.
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _interrupt, [response])
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                with open(dest, "wb") as out:
-                    for chunk in response.iter_content(CHUNK):
-                        if len(head) < 64:
-                            head += chunk[:64]
-                        received += len(chunk)
-                        if received > max_bytes:
-                            raise FetchError(f"{what}: the file is larger than the {max_mb:g} MB limit. "
-                                             "Use a shorter or smaller file.")
-                        out.write(chunk)
-            except FetchError:
-                raise
-            except Exception:
-                if time.monotonic() >= deadline - 0.05:
-                    raise requests.Timeout() from None
-                raise
-            finally:
-                watchdog.cancel()
-            if time.monotonic() >= deadline:
-                raise requests.Timeout()
-    except FetchError:
-        dest.unlink(missing_ok=True)
-        raise
-    except requests.Timeout:
-        dest.unlink(missing_ok=True)
-        raise FetchError(f"{what}: it did not finish within {timeout:g} s. "
-                         "Check that the link works, or use a smaller file.") from None
-    except requests.TooManyRedirects:
-        dest.unlink(missing_ok=True)
-        raise FetchError(f"{what}: the link redirects too many times. Use the file's direct link.") from None
-    except requests.ConnectionError as exc:
-        dest.unlink(missing_ok=True)
-        if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):
-            raise FetchError(f"{what}: the server stopped sending data. Check that the link works, "
-                             "or use a smaller file.") from None
-        raise FetchError(f"{what}: could not connect to the server. Check that the link is right "
-                         "and the server is reachable.") from None
-    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-        dest.unlink(missing_ok=True)
-        raise FetchError(f"{what}: {type(exc).__name__}. Check the link.") from None
-    if received == 0:
+        result = safe.fetch_to_file(url, dest, max_bytes=max_bytes, timeout=timeout, allowed=allowed,
+                                    max_redirects=5, user_agent="navtalk-local-engine/0.1", **rate)
+    except safe.FetchError as exc:
+        raise FetchError(_message(what, exc, max_bytes=max_bytes, timeout=timeout, **rate)) from None
+    if result.size == 0:
         dest.unlink(missing_ok=True)
         raise FetchError(f"{what}: the file is empty. Check the link.")
+    with open(dest, "rb") as f:
+        head = f.read(64)
     if _looks_like_html(head):
         dest.unlink(missing_ok=True)
         raise FetchError(f"{what}: the link returned a web page, not a media file. "

@@ -27,6 +27,7 @@ from navtalk.contract import Failure
 from . import faults
 from .fetch import FetchError, fetch_to_file
 from .models import EngineCallCounter, EngineLicense, EngineTask, fingerprint
+from .validate import InputOverCap, check_input
 
 logger = logging.getLogger(__name__)
 Status = EngineTask.Status
@@ -279,6 +280,8 @@ def run_render(task_id) -> None:
         _render_to(task, media_root() / relative)
     except FetchError as exc:
         _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.MEDIA_UNREACHABLE)
+    except InputOverCap as exc:
+        _finish(task_id, Status.FAILED, str(exc), code=Failure.INVALID_INPUT)
     except FaceNotFound as exc:
         _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.FACE_NOT_FOUND)
     except MediaError as exc:
@@ -301,7 +304,10 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
 
     request = task.request
     cap = settings.ENGINE_FETCH_MAX_MB * 1024 * 1024
-    fetch_options = {"max_bytes": cap, "timeout": settings.ENGINE_FETCH_TIMEOUT}
+    fetch_options = {"max_bytes": cap, "timeout": settings.ENGINE_FETCH_TIMEOUT,
+                     "allowed": settings.ENGINE_FETCH_ALLOWED_PRIVATE,
+                     "min_rate": settings.FETCH_MIN_BYTES_PER_SECOND,
+                     "min_rate_seconds": settings.FETCH_MIN_RATE_SECONDS}
     (media_root() / "tmp").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=media_root() / "tmp", prefix=f"{task.task_id}-") as tmp:
         tmp = Path(tmp)
@@ -310,11 +316,13 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
             visual = fetch_to_file(request["video_url"], tmp / ("visual" + _suffix(
                 request["video_url"], (".mp4", ".mov", ".webm", ".mkv", ".avi"), ".mp4")),
                 field="video_url", **fetch_options)
+            check_input(visual, "video", "video_url")
         elif request.get("image_url"):
             visual_kind = "image"
             visual = fetch_to_file(request["image_url"], tmp / ("visual" + _suffix(
                 request["image_url"], (".jpg", ".jpeg", ".png", ".webp", ".bmp"), ".jpg")),
                 field="image_url", **fetch_options)
+            check_input(visual, "image", "image_url")
         else:
             visual_kind = "character"
             visual = character_image(request["character_name"])
@@ -323,8 +331,10 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
             audio = fetch_to_file(request["audio_url"], tmp / ("audio" + _suffix(
                 request["audio_url"], (".mp3", ".wav", ".ogg", ".flac", ".m4a"), ".mp3")),
                 field="audio_url", **fetch_options)
+            check_input(audio, "audio", "audio_url")
         elif task.input_audio:
             audio = media_root() / task.input_audio
+            check_input(audio, "audio", "audio_base64")
         else:
             speech = synthesize(request["content"], request["voice"], tmp / "speech.wav")
             audio, visemes = speech.wav_path, speech.visemes

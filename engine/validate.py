@@ -15,8 +15,8 @@ import binascii
 import re
 from urllib.parse import urlsplit
 
-from navtalk.contract import AUDIO_FIELDS, GENERATE_FIELDS as KNOWN_FIELDS, NUMBER_PARAMS, PARSING_MODES, \
-    VISUAL_FIELDS, VOICES
+from navtalk.contract import AUDIO_FIELDS, NUMBER_PARAMS, PARSING_MODES, VISUAL_FIELDS, VOICES
+from navtalk.contract import GENERATE_FIELDS as KNOWN_FIELDS
 
 URL_MAX_CHARS = 4096
 
@@ -204,3 +204,19 @@ def error_message(errors: dict[str, str]) -> str:
     if len(errors) == 1:
         return next(iter(errors.values()))
     return f"The request has {len(errors)} problems: " + " ".join(f"{k}: {v}" for k, v in errors.items())
+
+
+# --- inputs the engine downloaded ------------------------------------------------------
+
+class InputOverCap(Exception):
+    """A downloaded input costs more to render than the caps allow (message for a person)."""
+
+
+def check_input(path, kind: str, field: str, caps=None) -> None:
+    """Refuse a downloaded image/video/audio over the render caps (lib.mediacaps), by its
+    content: pixels, video resolution and duration, audio duration."""
+    from lib import mediacaps
+
+    problem = mediacaps.check(path, kind, caps or mediacaps.Caps.from_settings())
+    if problem:
+        raise InputOverCap(f"{field}: {problem}")

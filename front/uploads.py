@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image
 
+from lib import mediacaps
+
 # What each kind of upload may be: sniffed MIME type -> stored extension.
 UPLOAD_KINDS = {
     "video": ({"video/mp4": "mp4", "video/quicktime": "mov"}, "UPLOAD_MAX_VIDEO_MB", "an MP4 or MOV video"),
@@ -52,6 +54,11 @@ def check_upload(upload, kind: str) -> str:
                               "Choose another file.", code="wrong_type")
     ext = mimes[mime]
     if kind == "image":
+        # Pixels first, from the header only (this also sets Pillow's bomb guard to the cap).
+        problem = mediacaps.image_problem(upload, mediacaps.Caps.from_settings())
+        upload.seek(0)
+        if problem and problem != mediacaps.UNREADABLE_IMAGE:
+            raise ValidationError(f"“{upload.name}”: {problem}", code="over_cap")
         try:
             with Image.open(upload) as image:
                 image_format = image.format
@@ -62,4 +69,18 @@ def check_upload(upload, kind: str) -> str:
         if image_format != PILLOW_FORMATS[ext]:
             raise ValidationError(f"“{upload.name}” could not be read as {what}. Choose another file.",
                                   code="broken_image")
+    else:
+        _check_caps(upload, kind)
     return ext
+
+
+def _check_caps(upload, kind: str) -> None:
+    """Pixels, resolution and duration, read from the content's headers (lib.mediacaps)."""
+    source = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
+    upload.seek(0)
+    try:
+        problem = mediacaps.check(source, kind, mediacaps.Caps.from_settings())
+    finally:
+        upload.seek(0)
+    if problem:
+        raise ValidationError(f"“{upload.name}”: {problem}", code="over_cap")

@@ -55,7 +55,8 @@ def archive_job(job_id: int) -> None:
     poster_name = f"posters/{job.code.hex}.jpg"
     try:
         fetch_to_file(job.video_url, media / video_name, max_bytes=settings.ARCHIVE_MAX_MB * 2**20,
-                      timeout=settings.ARCHIVE_TIMEOUT_SECONDS, allowed_private=settings.FETCH_ALLOWED_PRIVATE)
+                      timeout=settings.ARCHIVE_TIMEOUT_SECONDS, allowed=settings.FETCH_ALLOWED_PRIVATE,
+                      min_rate=settings.FETCH_MIN_BYTES_PER_SECOND, min_rate_seconds=settings.FETCH_MIN_RATE_SECONDS)
         duration = extract_poster(media / video_name, media / poster_name)
     except FetchError as exc:
         _archive_failed(job, exc.message, permanent=exc.permanent)

@@ -1,34 +1,49 @@
-"""The one SSRF-safe fetcher for URLs the server downloads (archiving results).
+"""The one SSRF-safe fetcher for every URL the server downloads: results the archiver
+keeps, the local engine's inputs (video_url, image_url, audio_url), future webhooks.
 
 Built on libcurl (pycurl), after healthchecks' hc/lib/curl.py: curl calls our
-`_opensocket` for every connection it opens — the first one and each redirect's — with
-the address it is about to connect to, so the public-address check happens at connect
-time on the resolved IP (no DNS-rebinding window between a check and the connect).
-Only http(s), for the first URL and every redirect; a cap on size and on total time; the
-body is written to a temporary file beside the destination and renamed into place only
-when complete, so a crash never leaves a partial file under the real name.
+`opensocket` for every connection it opens, with the address it is about to connect to,
+so the public-address check happens at connect time on the resolved IP (no DNS-rebinding
+window between a check and the connect). Redirects are followed here, one hop at a time
+(never by curl), so every hop's link is checked too: http(s) only, no user:password@,
+and a fresh connection per hop, each one through `opensocket`.
 
-Private addresses are refused unless listed in FETCH_ALLOWED_PRIVATE (exact
-"ip:port" pairs): that is how the local engine's loopback URLs are allowed without
-weakening the rule for everything else.
+Non-public addresses (loopback, private, link-local, `0.0.0.0`, `::`, IPv6 forms that
+embed such an IPv4 address — see lib.addresses) are refused, except for a hop whose link
+falls under one of the exact `allowed` origins ("scheme://host:port", optionally with a
+path prefix such as "/m/"), e.g. the portal's own signed media for the local engine.
+
+Caps: size, total time, and a minimum transfer rate (`min_rate` bytes/s averaged over
+`min_rate_seconds`), so a server that drips a byte a second is cut off in seconds. The
+body goes to a temporary file beside the destination, renamed into place only when
+complete. Every failure is a FetchError with a `kind` callers can word for their users;
+the messages never say which address or port refused or answered.
 """
 
-import ipaddress
 import os
 import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pycurl
 
+from .addresses import Origin, is_allowed, is_public_ip, parse_origins
+
+UNREACHABLE = "Could not connect to the link's server. The link must point to a public server that is reachable."
+
 
 class FetchError(Exception):
-    def __init__(self, message: str, *, permanent: bool):
+    """kind: scheme, userinfo, unreachable, status, too_large, timeout, slow, redirects, failed."""
+
+    def __init__(self, message: str, *, permanent: bool, kind: str = "failed", status: int | None = None):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.kind = kind
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -38,27 +53,31 @@ class Fetched:
     content_type: str
 
 
-def _address_allowed(ip: str, port: int, allowed_private: frozenset[str]) -> bool:
-    address = ipaddress.ip_address(ip.split("%")[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.is_global:
-        return True
-    host = f"[{address}]" if address.version == 6 else str(address)
-    return f"{host}:{port}" in allowed_private
+def _check_link(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        raise FetchError("The link is not valid.", permanent=True, kind="scheme") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchError("Only http and https links can be fetched.", permanent=True, kind="scheme")
+    if parts.username is not None or parts.password is not None:
+        raise FetchError("Links with a user name or password are not supported.", permanent=True, kind="userinfo")
 
 
-def fetch_to_file(url: str, dest: Path, *, max_bytes: int, timeout: float,
-                  allowed_private: frozenset[str] = frozenset(), max_redirects: int = 3) -> Fetched:
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError("Only http and https links can be fetched.", permanent=True)
+def fetch_to_file(url: str, dest: Path, *, max_bytes: int, timeout: float, allowed=(), max_redirects: int = 3,
+                  min_rate: int = 1024, min_rate_seconds: int = 5, user_agent: str = "navtalk-portal/0.1") -> Fetched:
+    """Download `url` into `dest`. `allowed`: Origin objects or setting strings."""
+    origins = tuple(o for o in allowed if isinstance(o, Origin)) + parse_origins(
+        [o for o in allowed if not isinstance(o, Origin)])
     dest.parent.mkdir(parents=True, exist_ok=True)
-    refused: list[str] = []
+    deadline = time.monotonic() + timeout
+    hop = {"allowed": False, "refused": False}
 
     def opensocket(purpose, curl_address):
         family, socktype, protocol, address = curl_address
-        if not _address_allowed(address[0], address[1], allowed_private):
-            refused.append(address[0])
+        if not (is_public_ip(address[0]) or hop["allowed"]):
+            hop["refused"] = True
             return pycurl.SOCKET_BAD
         return socket.socket(family, socktype, protocol)
 
@@ -76,29 +95,49 @@ def fetch_to_file(url: str, dest: Path, *, max_bytes: int, timeout: float,
                 out.write(chunk)
                 return None
 
-            curl.setopt(pycurl.URL, url.encode())
             curl.setopt(pycurl.NOSIGNAL, 1)
             curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
-            curl.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
             curl.setopt(pycurl.OPENSOCKETFUNCTION, opensocket)
-            curl.setopt(pycurl.FOLLOWLOCATION, True)
-            curl.setopt(pycurl.MAXREDIRS, max_redirects)
-            curl.setopt(pycurl.TIMEOUT_MS, int(timeout * 1000))
-            curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(min(timeout, 10) * 1000))
+            curl.setopt(pycurl.FOLLOWLOCATION, False)
+            curl.setopt(pycurl.FRESH_CONNECT, True)
+            curl.setopt(pycurl.FORBID_REUSE, True)
+            curl.setopt(pycurl.PROXY, "")  # never through a proxy from the environment
             curl.setopt(pycurl.MAXFILESIZE, max_bytes)
-            curl.setopt(pycurl.FAILONERROR, False)
-            curl.setopt(pycurl.USERAGENT, "navtalk-portal/0.1 (archiver)")
+            curl.setopt(pycurl.LOW_SPEED_LIMIT, max(1, int(min_rate)))
+            curl.setopt(pycurl.LOW_SPEED_TIME, max(1, int(min_rate_seconds)))
+            curl.setopt(pycurl.USERAGENT, user_agent)
             curl.setopt(pycurl.WRITEFUNCTION, write)
-            try:
-                curl.perform()
-            except pycurl.error as exc:
-                raise _curl_error(exc, refused, max_bytes) from None
-            status = curl.getinfo(pycurl.RESPONSE_CODE)
+            for _ in range(max_redirects + 1):
+                _check_link(url)
+                hop.update(allowed=is_allowed(url, origins), refused=False)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise FetchError("Timed out downloading the file.", permanent=False, kind="timeout")
+                out.seek(0)
+                out.truncate()
+                size = 0
+                curl.setopt(pycurl.URL, url.encode())
+                curl.setopt(pycurl.TIMEOUT_MS, max(1, int(remaining * 1000)))
+                curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(remaining, 10) * 1000)))
+                try:
+                    curl.perform()
+                except pycurl.error as exc:
+                    raise _curl_error(exc, hop["refused"], max_bytes, min_rate, min_rate_seconds) from None
+                status = curl.getinfo(pycurl.RESPONSE_CODE)
+                if status in (301, 302, 303, 307, 308):
+                    url = curl.getinfo(pycurl.REDIRECT_URL) or ""
+                    if not url:
+                        raise FetchError("The link redirects nowhere.", permanent=True, kind="redirects")
+                    continue
+                break
+            else:
+                raise FetchError("Too many redirects.", permanent=True, kind="redirects")
             content_type = (curl.getinfo(pycurl.CONTENT_TYPE) or "").split(";")[0].strip()
         if status >= 400:
-            raise FetchError(f"The server answered HTTP {status}.", permanent=400 <= status < 500 and status not in (408, 429))
-        if 300 <= status < 400:
-            raise FetchError("Too many redirects.", permanent=True)
+            raise FetchError(f"The server answered HTTP {status}.", kind="status", status=status,
+                             permanent=400 <= status < 500 and status not in (408, 429))
+        if status < 200 or status >= 300:
+            raise FetchError(f"The server answered HTTP {status}.", kind="status", status=status, permanent=True)
         os.replace(tmp_name, dest)
         return Fetched(path=dest, size=size, content_type=content_type)
     finally:
@@ -107,18 +146,20 @@ def fetch_to_file(url: str, dest: Path, *, max_bytes: int, timeout: float,
             os.unlink(tmp_name)
 
 
-def _curl_error(exc: pycurl.error, refused: list[str], max_bytes: int) -> FetchError:
+def _curl_error(exc: pycurl.error, refused: bool, max_bytes: int, min_rate: int, min_rate_seconds: int) -> FetchError:
     code = exc.args[0]
-    if refused:
-        return FetchError(f"Refused to connect to a non-public address ({refused[-1]}).", permanent=True)
+    if refused or code in (pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST):
+        # The same words whether we refused a non-public address or nothing answered:
+        # a user must not learn what listens on an internal port.
+        return FetchError(UNREACHABLE, permanent=refused, kind="unreachable")
     if code in (pycurl.E_WRITE_ERROR, pycurl.E_FILESIZE_EXCEEDED):  # our size cap
-        return FetchError(f"The file is larger than {max_bytes // 2**20} MB.", permanent=True)
+        return FetchError(f"The file is larger than {max_bytes / 2**20:g} MB.", permanent=True, kind="too_large")
     if code == pycurl.E_OPERATION_TIMEDOUT:
-        return FetchError("Timed out downloading the file.", permanent=False)
-    if code == pycurl.E_TOO_MANY_REDIRECTS:
-        return FetchError("Too many redirects.", permanent=True)
-    if code in (pycurl.E_UNSUPPORTED_PROTOCOL,):
-        return FetchError("Only http and https links can be fetched.", permanent=True)
-    if code == pycurl.E_COULDNT_RESOLVE_HOST:
-        return FetchError("Could not resolve the file's host.", permanent=False)
+        message = str(exc.args[1] if len(exc.args) > 1 else "")
+        if "too slow" in message.lower() or "bytes/sec" in message:  # LOW_SPEED_LIMIT
+            return FetchError(f"The server sent the file too slowly (under {min_rate} bytes a second for "
+                              f"{min_rate_seconds} s).", permanent=False, kind="slow")
+        return FetchError("Timed out downloading the file.", permanent=False, kind="timeout")
+    if code == pycurl.E_UNSUPPORTED_PROTOCOL:
+        return FetchError("Only http and https links can be fetched.", permanent=True, kind="scheme")
     return FetchError(f"Download failed (curl error {code}).", permanent=False)

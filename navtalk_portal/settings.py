@@ -149,6 +149,12 @@ UPLOAD_MAX_VIDEO_MB = env.int("UPLOAD_MAX_VIDEO_MB", default=100)
 UPLOAD_MAX_IMAGE_MB = env.int("UPLOAD_MAX_IMAGE_MB", default=10)
 UPLOAD_MAX_AUDIO_MB = env.int("UPLOAD_MAX_AUDIO_MB", default=10)
 TEXT_MAX_CHARS = env.int("TEXT_MAX_CHARS", default=2000)
+# What one input may cost to render, checked by content at upload and by the local engine
+# on what it downloads (lib.mediacaps): pixels, video resolution and duration, audio duration.
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=40_000_000)
+MEDIA_MAX_VIDEO_PIXELS = env.int("MEDIA_MAX_VIDEO_PIXELS", default=3840 * 2160)
+MEDIA_MAX_VIDEO_SECONDS = env.float("MEDIA_MAX_VIDEO_SECONDS", default=120.0)
+MEDIA_MAX_AUDIO_SECONDS = env.float("MEDIA_MAX_AUDIO_SECONDS", default=300.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -201,20 +207,30 @@ ENGINE_LICENSES = env.list(
 )
 ENGINE_BASE_URL = env.str("ENGINE_BASE_URL", default=PUBLIC_BASE_URL + "/engine").rstrip("/")
 
-# The SSRF-safe fetcher refuses every non-public address except these exact "ip:port"
-# pairs. Default: the local engine's own address when ENGINE_BASE_URL is on loopback,
-# so its results can be archived; nothing else private is ever reachable.
-def _loopback_pairs(url: str) -> list[str]:
+# The SSRF-safe fetcher (lib.fetch) refuses every non-public address except for links
+# under these exact origins: "scheme://host:port" plus an optional path prefix, e.g.
+# "http://127.0.0.1:8000/engine/media/". FETCH_ALLOWED_PRIVATE is for the portal's own
+# fetches (archiving results): by default the local engine's media path when
+# ENGINE_BASE_URL is on loopback. ENGINE_FETCH_ALLOWED_PRIVATE is for the local engine's
+# input downloads: by default the portal's signed-media path (PUBLIC_BASE_URL + "/m/")
+# when PUBLIC_BASE_URL is on loopback. Nothing else private is ever reachable.
+def _loopback_origin(url: str, path: str) -> list[str]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     if parts.hostname in ("localhost", "127.0.0.1", "::1"):
-        return [f"127.0.0.1:{port}", f"[::1]:{port}"]
+        return [f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"]
     return []
 
 
-FETCH_ALLOWED_PRIVATE = frozenset(env.list("FETCH_ALLOWED_PRIVATE", default=_loopback_pairs(ENGINE_BASE_URL)))
+FETCH_ALLOWED_PRIVATE = tuple(env.list("FETCH_ALLOWED_PRIVATE",
+                                       default=_loopback_origin(ENGINE_BASE_URL, "/media/")))
+ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE",
+                                              default=_loopback_origin(PUBLIC_BASE_URL, "/m/")))
+# Every server-side download is cut off when it sends fewer than FETCH_MIN_BYTES_PER_SECOND
+# bytes a second for FETCH_MIN_RATE_SECONDS seconds (a link dripping 1 byte/s ends fast).
+FETCH_MIN_BYTES_PER_SECOND = env.int("FETCH_MIN_BYTES_PER_SECOND", default=1024)
+FETCH_MIN_RATE_SECONDS = env.int("FETCH_MIN_RATE_SECONDS", default=5)
 ENGINE_MEDIA_ROOT = Path(env.str("ENGINE_MEDIA_ROOT", default=str(MEDIA_ROOT / "engine")))
 ENGINE_FETCH_MAX_MB = env.int("ENGINE_FETCH_MAX_MB", default=100)
 ENGINE_FETCH_TIMEOUT = env.float("ENGINE_FETCH_TIMEOUT", default=30.0)

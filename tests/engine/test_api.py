@@ -129,8 +129,9 @@ class Files:
 
 
 @pytest.fixture
-def files():
+def files(settings):
     server = Files()
+    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (server.url,)  # this loopback origin only
     yield server
     server.server.shutdown()
     server.server.server_close()
@@ -720,7 +721,8 @@ def test_the_render_service_explains_a_picture_without_a_face(settings, files):
 # --- fetch ----------------------------------------------------------------------------
 
 def _fetch(url, tmp_path, **options):
-    options = {"field": "image_url", "max_bytes": 1000, "timeout": 2.0, **options}
+    origin = "/".join(url.split("/")[:3])  # the link's own loopback origin, allowed explicitly
+    options = {"field": "image_url", "max_bytes": 1000, "timeout": 2.0, "allowed": (origin,), **options}
     return fetch_to_file(url, tmp_path / "in.bin", **options)
 
 

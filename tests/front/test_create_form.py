@@ -1,5 +1,6 @@
 """The create page: the nine methods, validation beside each field, kept values."""
 
+import functools
 import html
 import io
 import re
@@ -37,9 +38,20 @@ def wav_bytes() -> bytes:
     return buf.getvalue()
 
 
-def mp4_bytes() -> bytes:
-    # An ISO-BMFF `ftyp` box (24 bytes: major brand mp42, compatible mp42 + isom) and padding.
-    return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 512
+@functools.cache
+def mp4_bytes(width=64, height=48, frames=5, rate=25) -> bytes:
+    """A real, tiny H.264 MP4 (uploads are probed for resolution and duration)."""
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(frames):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), format="rgb24")))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
 
 
 def png(name="face.png"):
@@ -366,8 +378,14 @@ def test_it_limits_the_text(logged_in, settings):
     settings.TEXT_MAX_CHARS = 10
     response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
                     audio_source="content", content="This is far too long", voice="nova")
-    assert error_beside(response, "content") == "The text has 20 characters; the limit is 10. Shorten it."
-    assert "This is far too long</textarea>" in response.content.decode()
+    assert error_beside(response, "content") == (
+        "The text has 20 characters, 10 over the limit of 10. Shorten it, or split it into several videos. "
+        "Nothing was cut: your text is still here.")
+    html = response.content.decode()
+    assert "This is far too long</textarea>" in html
+    # No maxlength on the text box: a browser would cut a longer paste silently.
+    textarea = re.search(r"<textarea[^>]*name=\"content\"[^>]*>", html).group(0)
+    assert "maxlength" not in textarea and 'data-max-chars="10"' in textarea
     assert Job.objects.count() == 0
 
 
@@ -421,3 +439,56 @@ def test_it_opens_the_advanced_section_when_values_were_moved(logged_in):
     response = post(logged_in, visual_source="image_url", image_url="", audio_source="audio_url",
                     audio_url="https://example.com/a.mp3")
     assert not re.search(r"<details[^>]* open>", response.content.decode())
+
+
+# --- render caps, checked at upload by content (lib.mediacaps) -----------------------------
+
+
+def _png(width, height) -> bytes:
+    buf = io.BytesIO()
+    Image.new("1", (width, height)).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_picture_over_the_pixel_cap_beside_the_field(logged_in, settings):
+    settings.MEDIA_MAX_IMAGE_PIXELS = 40_000_000
+    bomb = SimpleUploadedFile("bomb.png", _png(13000, 13000), content_type="image/png")  # ~170 MP, tiny file
+    response = post(logged_in, visual_source="image_file", image_file=bomb, audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3")
+    assert "the limit is 40.0 MP" in error_beside(response, "image_file")
+    assert 'value="https://example.com/a.mp3"' in input_tag(response, "audio_url")
+    big = SimpleUploadedFile("big.png", _png(8000, 6000), content_type="image/png")  # 48 MP
+    response = post(logged_in, visual_source="image_file", image_file=big, audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3")
+    assert error_beside(response, "image_file") == (
+        "“big.png”: The picture is 8000×6000 px (48.0 MP); the limit is 40.0 MP. Use a smaller picture.")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_video_over_the_resolution_or_duration_cap(logged_in, settings, leo):
+    settings.MEDIA_MAX_VIDEO_PIXELS = 64 * 48
+    settings.MEDIA_MAX_VIDEO_SECONDS = 1
+    wide = SimpleUploadedFile("wide.mp4", mp4_bytes(width=128), content_type="video/mp4")
+    response = post(logged_in, visual_source="video_file", video_file=wide, audio_source="content",
+                    content="Hi", voice="ash")
+    assert "The video is 128×48 px" in error_beside(response, "video_file")
+    long = SimpleUploadedFile("long.mp4", mp4_bytes(frames=50), content_type="video/mp4")
+    response = post(logged_in, visual_source="video_file", video_file=long, audio_source="content",
+                    content="Hi", voice="ash")
+    assert "The video is 2 s long; the limit is 1 s." in error_beside(response, "video_file")
+    fake = SimpleUploadedFile("fake.mp4", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 512)
+    response = post(logged_in, visual_source="video_file", video_file=fake, audio_source="content",
+                    content="Hi", voice="ash")
+    assert "The video could not be read" in error_beside(response, "video_file")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_audio_over_the_duration_cap(logged_in, settings):
+    settings.MEDIA_MAX_AUDIO_SECONDS = 0.05  # wav_bytes() is 0.1 s
+    response = post(logged_in, visual_source="image_url", image_url="https://example.com/p.jpg",
+                    audio_source="audio_file", audio_file=wav("long.wav"))
+    assert "“long.wav”: The audio is 0 s long; the limit is 0.05 s" in error_beside(response, "audio_file")
+    assert Job.objects.count() == 0

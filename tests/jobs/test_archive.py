@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from jobs import archive, notifications
 from accounts.models import Profile
+from jobs import archive, notifications
 from jobs.models import Job
 from tests.lib.test_fetch import Server
 
@@ -89,7 +89,7 @@ def test_it_fails_permanently_on_a_non_video_or_a_private_address(done_job, sett
     archive.schedule(other.pk)
     archive.archive_job(other.pk)
     other.refresh_from_db()
-    assert other.archive_status == A.FAILED and "non-public address" in other.archive_error
+    assert other.archive_status == A.FAILED and "public server" in other.archive_error
 
 
 def test_it_can_be_turned_off(done_job, settings):
