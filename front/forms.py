@@ -118,7 +118,10 @@ class CreateJobForm(forms.Form):
             field.widget.attrs.update({"min": low, "max": high, "data-default": Job.ADVANCED_DEFAULTS[name]})
             field.error_messages["invalid"] = "Enter a whole number."
         self.fields["parsing_mode"].initial = Job.ADVANCED_DEFAULTS["parsing_mode"]
-        self.fields["content"].widget.attrs["maxlength"] = settings.TEXT_MAX_CHARS
+        # No maxlength: a browser cuts a longer paste silently. The counter warns, and
+        # clean() says by how much the text is over.
+        self.text_max_chars = settings.TEXT_MAX_CHARS
+        self.fields["content"].widget.attrs["data-max-chars"] = self.text_max_chars
         self.reuse_job = self._reuse_job()
 
     # --- duplicate and edit: files uploaded for another job of the same team -----------
@@ -242,8 +245,10 @@ class CreateJobForm(forms.Form):
             if not text:
                 self.add_error("content", "Type the text to speak.")
             elif len(text) > settings.TEXT_MAX_CHARS:
-                self.add_error("content", f"The text has {len(text)} characters; the limit is "
-                                          f"{settings.TEXT_MAX_CHARS}. Shorten it.")
+                over = len(text) - settings.TEXT_MAX_CHARS
+                self.add_error("content", f"The text has {len(text):,} characters, {over:,} over the limit of "
+                                          f"{settings.TEXT_MAX_CHARS:,}. Shorten it, or split it into several "
+                                          "videos. Nothing was cut: your text is still here.")
             voice = cleaned.get("voice") or ""
             if not voice:
                 self.add_error("voice", "Choose a voice for the text.")

@@ -59,13 +59,26 @@
     update();
   }
 
-  /* Character counter under the text box. */
+  /* Character counter under the text box: warns near the limit and says by how much the
+     text is over it (nothing is ever cut: the server refuses, beside the field). */
   function initCounters(root) {
     root.querySelectorAll("[data-counter-for]").forEach(function (counter) {
       var input = document.getElementById(counter.getAttribute("data-counter-for"));
       if (!input) return;
       var count = counter.querySelector("[data-count]");
-      var update = function () { count.textContent = input.value.length; };
+      var over = counter.querySelector("[data-over]");
+      var limit = parseInt(input.getAttribute("data-max-chars"), 10) || 0;
+      var update = function () {
+        var length = input.value.length;
+        count.textContent = length.toLocaleString();
+        counter.classList.toggle("counter--near", limit > 0 && length > 0.9 * limit && length <= limit);
+        counter.classList.toggle("counter--over", limit > 0 && length > limit);
+        if (over) {
+          over.hidden = !(limit > 0 && length > limit);
+          over.textContent = over.hidden ? "" : " — " + (length - limit).toLocaleString() +
+            " over the limit: shorten the text or split it into several videos.";
+        }
+      };
       counter.hidden = false;
       input.addEventListener("input", update);
       update();
