@@ -8,7 +8,6 @@ from django.utils.html import format_html
 from . import selectors, services
 from .models import Character, Job, JobEvent
 
-
 # --- characters --------------------------------------------------------------------------
 
 
@@ -66,6 +65,16 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """Write only the fields the person edited: a whole-row save would write back
+        the status read when the form was loaded, undoing what the poller did meanwhile
+        (a DONE overwritten, then finished twice: second email, second archive)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        edited = [name for name in form.changed_data if name in {f.name for f in Job._meta.concrete_fields}]
+        if edited:
+            obj.save(update_fields=[*edited, "updated_at"])
 
     @admin.display(description="Error message")
     def error_message_masked(self, job):
