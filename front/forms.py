@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from jobs.models import Character, Job, method_label
+from lib.addresses import link_problem, parse_origins
 from navtalk import contract
 
 from .uploads import check_upload
@@ -169,7 +170,15 @@ class CreateJobForm(forms.Form):
             self.add_error(name, f"Choose only one {word}.")
             return None
         if values:
-            return cleaned.get(name) or None  # an invalid value already has its error
+            # The one non-empty value, even when the radio was sent again empty
+            # (audio_source=content&audio_source=): Django's field only saw the last one.
+            if name in self._errors:
+                return None  # an invalid value already has its error
+            if values[0] not in options:
+                self.add_error(name, f"Choose a {word} from the list.")
+                return None
+            cleaned[name] = values[0]
+            return values[0]
         filled = [option for option in options if self._has_input(option)]
         labels = dict(VISUAL_SOURCES + AUDIO_SOURCES)
         if not filled:
@@ -230,6 +239,11 @@ class CreateJobForm(forms.Form):
                 http_url(url)
             except ValidationError as exc:
                 self.add_error(option, exc)
+                return
+            # The link's host, resolved, must be public (the fetchers check again at connect time).
+            problem = link_problem(url, parse_origins(settings.ENGINE_FETCH_ALLOWED_PRIVATE))
+            if problem:
+                self.add_error(option, problem)
                 return
             cleaned[option] = url
         elif option == "character":

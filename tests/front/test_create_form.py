@@ -492,3 +492,42 @@ def test_it_refuses_audio_over_the_duration_cap(logged_in, settings):
                     audio_source="audio_file", audio_file=wav("long.wav"))
     assert "“long.wav”: The audio is 0 s long; the limit is 0.05 s" in error_beside(response, "audio_file")
     assert Job.objects.count() == 0
+
+
+# --- hostile input: links to private hosts, broken links, repeated radios ------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/face.jpg", "http://localhost/face.jpg", "http://[::1]/a.jpg",
+                                 "http://0.0.0.0/a.jpg", "http://[::ffff:10.0.0.1]/a.jpg", "http://169.254.169.254/x"])
+def test_it_refuses_a_link_to_a_private_host_beside_the_field(logged_in, url):
+    response = post(logged_in, visual_source="image_url", image_url=url, audio_source="content", content="Hi",
+                    voice="ash")
+    assert response.status_code == 200
+    assert "private or local address" in error_beside(response, "image_url")
+    assert f'value="{html.escape(url)}"' in input_tag(response, "image_url")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url,words", [("http://[::1/x", "Enter a web link"), ("http://good@127.0.0.1/x", "user name"),
+                                       ("http://example.com:99999/a.jpg", "")])
+def test_it_explains_a_broken_link_instead_of_failing(logged_in, url, words):
+    response = post(logged_in, visual_source="image_url", image_url=url, audio_source="content", content="Hi",
+                    voice="ash")
+    assert response.status_code == 200
+    assert words in error_beside(response, "image_url")
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_repeated_radio_is_read_as_its_one_value_not_a_server_error(logged_in, leo):
+    body = ("visual_source=image_url&visual_source=&image_url=https://example.com/a.jpg"
+            "&audio_source=content&audio_source=&content=Hi&voice=ash")
+    response = logged_in.post(reverse("jobs:create"), body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert (job.visual_url, job.content) == ("https://example.com/a.jpg", "Hi")
+    body = "visual_source=nonsense&visual_source=&audio_source=content&content=Hi&voice=ash"
+    response = logged_in.post(reverse("jobs:create"), body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and error_beside(response, "visual_source")

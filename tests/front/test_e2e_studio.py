@@ -70,19 +70,22 @@ def media_server():
 
 
 @pytest.fixture
-def studio(live_server, settings, alice, characters, tmp_path):
+def studio(live_server, settings, alice, characters, tmp_path, media_server):
     """The portal and its engine on the live server, with real worker + beat processes."""
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
     settings.FETCH_ALLOWED_PRIVATE = (live_server.url + "/engine/media/",)
-    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (live_server.url + "/m/",)
+    # The engine may fetch the portal's signed media and the test's loopback media server.
+    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (live_server.url + "/m/", media_server.url)
     key = key_for_team(alice.teams.first())
     key.generate_url = live_server.url + "/engine/generate"
     key.query_status_url = live_server.url + "/engine/query_status"
     key.secret = settings.ENGINE_LICENSES[0]
     key.save()
     purge_broker()
-    env = process_env(POLL_INTERVAL_SECONDS="0.5", JOB_EXPECTED_SECONDS="4")
+    env = process_env(POLL_INTERVAL_SECONDS="0.5", JOB_EXPECTED_SECONDS="4",
+                      ENGINE_FETCH_ALLOWED_PRIVATE=",".join(settings.ENGINE_FETCH_ALLOWED_PRIVATE),
+                      FETCH_ALLOWED_PRIVATE=",".join(settings.FETCH_ALLOWED_PRIVATE))
     with running(lambda: start_worker(env, tmp_path, queues="celery,engine", concurrency=2),
                  lambda: start_beat(env, tmp_path)) as procs:
         yield live_server, procs
