@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from . import selectors, services
-from .models import Character, Job, JobEvent
+from .models import Character, Job, JobEvent, method_number_label
 
 # --- characters --------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="Method")
     def method_display(self, job):
-        return job.method_label
+        return method_number_label(job.visual_type, job.audio_type)
 
     @admin.action(description="Retry selected failed or canceled jobs")
     def retry_jobs(self, request, queryset):

@@ -229,18 +229,28 @@ class Job(models.Model):
     def hint(self) -> str:
         from .hints import hint_for
 
-        return hint_for(self.error_category)
+        return hint_for(self.error_category, self)
+
+    @property
+    def failure_headline(self) -> str:
+        from .hints import headline_for
+
+        return headline_for(self.error_category)
 
 
-def _lower_first(label: str) -> str:
-    return label[:1].lower() + label[1:]  # "Audio URL" -> "audio URL"
+# The nine methods in the words people use ("Photo + typed text"); NavTalk's numbers
+# (①–⑨) are for admins and support only (`method_number_label`).
+VISUAL_WORDS = {"video": "Video", "image": "Photo", "character": "Built-in character"}
+AUDIO_WORDS = {"audio_url": "audio link", "audio_base64": "audio file", "content": "typed text"}
 
 
 def method_label(visual_type: str, audio_type: str) -> str:
+    return f"{VISUAL_WORDS[visual_type]} + {AUDIO_WORDS[audio_type]}"
+
+
+def method_number_label(visual_type: str, audio_type: str) -> str:
     method = contract.method_for(visual_type, audio_type)
-    visual = _lower_first(Job.Visual(visual_type).label)
-    audio = _lower_first(Job.Audio(audio_type).label)
-    return f"method {method.symbol} — {visual} + {audio}"
+    return f"{method_label(visual_type, audio_type)} (NavTalk method {method.symbol})"
 
 
 class JobEvent(models.Model):

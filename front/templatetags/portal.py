@@ -1,5 +1,6 @@
 """Small template helpers for the portal's pages."""
 
+import json
 from urllib.parse import urlsplit
 
 from django import template
@@ -37,9 +38,15 @@ def circled(number) -> str:
 
 
 @register.filter
+def json_pretty(value) -> str:
+    """A stored reply as indented JSON (never Python's dict notation)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.filter
 def method_short(job) -> str:
-    """"⑤ image + audio URL" (the method label without the word "method")."""
-    return job.method_label.removeprefix("method ")
+    """"Photo + audio link": the method in people's words."""
+    return job.method_label
 
 
 @register.filter

@@ -41,7 +41,7 @@
     }
   }
 
-  /* "Will send: method ⑤ — image + audio URL", following the two radios. */
+  /* "Will send: Photo + audio link", following the two radios. */
   function initSummary(root) {
     var target = root.querySelector("#method-summary");
     var data = root.querySelector("#method-labels");

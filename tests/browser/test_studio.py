@@ -135,7 +135,7 @@ def test_it_makes_a_video_from_an_uploaded_video_and_plays_the_archived_copy(stu
     page.locator("#id_bbox_shift").fill("3")
     expect(page.locator('[data-range-output="id_bbox_shift"]')).to_have_text("3")
     expect(page.locator(".range-field", has_text="Mouth").locator(".range-ends")).to_contain_text("less open")
-    expect(page.locator("#method-summary")).to_have_text("method ③ — video + text to speech")
+    expect(page.locator("#method-summary")).to_have_text("Video + typed text")
     screenshot(page, "02-create-video-upload")
     assert_accessible(page, "create")
 
@@ -174,7 +174,7 @@ def test_it_follows_jobs_live_in_history_and_gallery(studio, page, live_server):
     expect(preview).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     say_with_voice(page, "A photo can talk too.", voice="Coral")
-    expect(page.locator("#method-summary")).to_have_text("method ④ — image + text to speech")
+    expect(page.locator("#method-summary")).to_have_text("Photo + typed text")
     photo = generate(page, "Photo that talks")
 
     use_engine_with(studio, live_server, "latency=10")  # and this one in the history
@@ -302,7 +302,7 @@ def test_a_recording_becomes_the_audio_of_a_job(studio, page):
     expect(playback).to_be_visible()
     heard = playback.evaluate(MEDIA_READY)
     assert heard["error"] is None and heard["duration"] > 1, heard
-    expect(page.locator("#method-summary")).to_have_text("method ⑧ — built-in character + audio file")
+    expect(page.locator("#method-summary")).to_have_text("Built-in character + audio file")
     screenshot(page, "11-create-recorded")
 
     job = generate(page, "Recorded greeting")

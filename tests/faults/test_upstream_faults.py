@@ -4,7 +4,7 @@ with the right failure category and hint, and backoff and Retry-After are honour
 
 import pytest
 
-from jobs.hints import HINTS
+from jobs.hints import hint_for
 from jobs.models import Job
 from tests.conftest import Reply
 from tests.faults.conftest import create_jobs, dump, fast_env, wait_until
@@ -75,7 +75,7 @@ def test_each_upstream_fault_ends_in_the_right_state(alice, team_key, fault_upst
         job = Job.objects.get(pk=jobs[case].pk)
         assert (case, job.status, job.error_category) == (case, status, category)
         if category:
-            assert job.hint == HINTS[category] and job.hint and job.error_message
+            assert job.hint == hint_for(category, job) and job.hint and job.error_message
             assert job.upstream_reply is not None or category == "interrupted"
     calls = fault_upstream.calls
     # Retry-After honoured, on /query_status and on /generate.

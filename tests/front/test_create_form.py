@@ -208,8 +208,8 @@ def test_it_shows_the_create_page_with_characters_voices_and_summary(logged_in, 
     assert 'value="navtalk.Leo"' in body and "Friendly host" in body
     assert all(f'name="voice" value="{voice}"' in body for voice in Job.VOICES)
     assert "Calm, measured male voice." in body
-    assert "method ⑨ — built-in character + text to speech" in body
-    assert '"image_url:audio_url": "method \\u2464 \\u2014 image + audio URL"' in body  # the JS summary map
+    assert "Built-in character + typed text" in body
+    assert '"image_url:audio_url": "Photo + audio link"' in body  # the JS summary map
     assert "<details" in body and "open" not in re.search(r"<details[^>]*>", body).group(0)
     assert 'type="range"' in input_tag(response, "bbox_shift")
 

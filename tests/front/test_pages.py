@@ -37,7 +37,7 @@ def test_it_shows_a_job_in_flight_with_a_poller(logged_in, alice, make_job):
     assert f'data-status-url="/jobs/{job.code}/status/"' in html
     assert 'data-in-flight="true"' in html
     assert 'aria-live="polite"' in html and "<noscript>" in html and ">refresh</a>" in html
-    assert "Method ⑨ — built-in character + text to speech" in html
+    assert "Built-in character + typed text" in html
     assert "Welcome to NavTalk." in html and "Nova" in html and "Bright, energetic female voice." in html
     assert "bbox_shift = 3" in html
     assert "Acme key" in html and "sk-…CRET" in html  # name and masked hint, never the secret
@@ -68,12 +68,22 @@ def test_it_never_links_a_non_http_video_url(logged_in, alice, make_job):
 
 @pytest.mark.django_db
 def test_it_explains_a_failure(logged_in, alice, make_job):
-    job = make_job(alice, status=S.FAILED, error_category="face_not_found",
-                   error_message="No face detected in frame 0", upstream_reply={"status": "failed"})
+    job = make_job(alice, status=S.FAILED, error_category="face_not_found", visual_type="image",
+                   error_message="No face detected in frame 0", upstream_reply={"status": "failed", "code": "x"})
     html = body(logged_in.get(reverse("jobs:detail", args=[job.code])))
-    assert "Face not found." in html and "No face detected in frame 0" in html
-    assert job.hint in html
+    assert "No face could be found." in html and "The video service said: “No face detected in frame 0”" in html
+    assert job.hint == "Use a photo where one face is large, frontal and well lit." and job.hint in html
+    assert html.count("face") <= 3  # headline, the service's words, the hint: each said once
+    assert '{\n  &quot;code&quot;: &quot;x&quot;,\n  &quot;status&quot;: &quot;failed&quot;\n}' in html  # JSON
     assert f'action="/jobs/{job.code}/retry/"' in html and "/cancel/" not in html
+
+
+@pytest.mark.django_db
+def test_a_characters_failure_gets_advice_that_fits_a_character(logged_in, alice, make_job):
+    job = make_job(alice, status=S.FAILED, error_category="face_not_found", error_message="No face detected")
+    html = body(logged_in.get(reverse("jobs:detail", args=[job.code])))
+    assert job.visual_type == "character" and "Pick another character" in html
+    assert "where one face is large" not in html and "NavTalk method" not in html
 
 
 @pytest.mark.django_db
@@ -194,7 +204,7 @@ def test_history_lists_newest_first_with_rows(logged_in, alice, make_job):
     html = body(logged_in.get(reverse("jobs:history")))
     assert html.index("Newer one") < html.index("Older one")
     assert '<span class="badge badge--failed">Failed</span>' in html
-    assert "<td data-label=\"Method\">⑨ — built-in character + text to speech</td>" in html
+    assert "<td data-label=\"Method\">Built-in character + typed text</td>" in html
     assert f'href="/jobs/{new.code}/"' in html and ">alice<" in html
 
 
