@@ -27,7 +27,7 @@ from navtalk.contract import Failure
 from . import faults
 from .fetch import FetchError, fetch_to_file
 from .models import EngineCallCounter, EngineLicense, EngineTask, fingerprint
-from .validate import InputOverCap, check_input
+from .validate import InputOverCap, check_input, is_text
 
 logger = logging.getLogger(__name__)
 Status = EngineTask.Status
@@ -75,8 +75,8 @@ _settings_fingerprints.cache = (None, frozenset())
 def resolve_caller(license) -> Caller | None:
     """The Caller for a license, or None when the engine does not know it. A license row
     with a fault spec overrides the global ENGINE_FAULTS for that license."""
-    if not isinstance(license, str) or not license or len(license) > 512:
-        return None
+    if not isinstance(license, str) or not license or len(license) > 512 or not is_text(license):
+        return None  # a lone surrogate ("\ud800") cannot be a license, nor be hashed
     fp = fingerprint(license)
     row = EngineLicense.objects.filter(secret_hash=fp, active=True).values_list("faults", flat=True).first()
     if row is None and fp not in _settings_fingerprints():

@@ -12,6 +12,7 @@ character list is read from the plain catalog, not from the renderer.
 
 import base64
 import binascii
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -19,6 +20,48 @@ from navtalk.contract import AUDIO_FIELDS, NUMBER_PARAMS, PARSING_MODES, VISUAL_
 from navtalk.contract import GENERATE_FIELDS as KNOWN_FIELDS
 
 URL_MAX_CHARS = 4096
+JSON_MAX_DEPTH = 32  # a /generate body is flat; anything deeper is refused before parsing
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+class BadBody(ValueError):
+    """The body is not a JSON document the engine will parse (message for a person)."""
+
+
+def json_depth_exceeds(raw: bytes, limit: int = JSON_MAX_DEPTH) -> bool:
+    """True when brackets outside strings nest deeper than `limit` (no recursion: a
+    100,000-deep `[[[…]]]` is counted, not parsed)."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(raw):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def parse_json_body(raw: bytes):
+    """The decoded JSON of a request body. Raises BadBody for a body that is not JSON,
+    nests deeper than JSON_MAX_DEPTH, or holds text that is not valid Unicode."""
+    if json_depth_exceeds(raw):
+        raise BadBody(f"The JSON body nests deeper than {JSON_MAX_DEPTH} levels. Send a flat JSON object.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadBody("The request body must be JSON (Content-Type: application/json), "
+                      "e.g. {\"license\": \"sk-…\", \"character_name\": \"navtalk.Leo\", …}.") from None
+
+
+def is_text(value) -> bool:
+    """A str that is valid Unicode (JSON may carry lone surrogates such as "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def character_names() -> tuple[str, ...]:
@@ -74,9 +117,18 @@ def _check_url(field: str, value) -> str | None:
         return f"{field} must be a string with an http(s) link."
     if len(value) > URL_MAX_CHARS:
         return f"{field} is too long (over {URL_MAX_CHARS} characters)."
-    parts = urlsplit(value.strip())
+    if not is_text(value):
+        return f"{field} contains characters that are not valid text."
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        return (f"{field} is not a valid link (check the brackets and the port). "
+                "Use a full link such as https://example.com/file.")
     if parts.scheme.lower() not in ("http", "https"):
         return f"{field} must start with http:// or https:// (got {value[:40]!r})."
+    if parts.username is not None or parts.password is not None:
+        return f"{field} must not contain a user name or password (user@host). Use the file's public link."
     if not parts.hostname:
         return f"{field} has no host name. Use a full link such as https://example.com/file."
     return None
@@ -107,7 +159,13 @@ def validate_generate(body, *, content_max_chars: int, audio_max_bytes: int,
 
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     for key in unknown:
-        errors[str(key)[:64]] = f"Unknown field. Accepted fields: {', '.join(KNOWN_FIELDS)}."
+        errors[str(key)[:64].encode("utf-8", "replace").decode()] = \
+            f"Unknown field. Accepted fields: {', '.join(KNOWN_FIELDS)}."
+    garbled = [key for key in KNOWN_FIELDS if isinstance(body.get(key), str) and not is_text(body[key])]
+    for key in garbled:
+        errors[key] = f"{key} contains characters that are not valid text (a lone surrogate)."
+    if garbled:
+        return {}, errors
 
     visuals = [f for f in VISUAL_FIELDS if _present(body, f)]
     audios = [f for f in AUDIO_FIELDS if _present(body, f)]

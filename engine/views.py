@@ -10,7 +10,6 @@ faults apply (engine.faults), then the request is validated (400 with per-field
 messages). The license is never logged or stored; only its sha256 fingerprint is.
 """
 
-import json
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -20,6 +19,7 @@ from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_ra
 
 from . import faults, services, validate
 from .models import EngineTask
+
 
 def _error(status: int, message: str, errors: dict | None = None, **headers) -> JsonResponse:
     body = {"status": "error", "message": message}
@@ -73,12 +73,10 @@ def generate(request):
     raw = request.read(limit + 1)
     if len(raw) > limit:
         return _error(413, f"The request is larger than {limit // 1048576} MB. Send audio_url instead of audio_base64.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "The request body must be JSON (Content-Type: application/json), "
-                           "e.g. {\"license\": \"sk-…\", \"character_name\": \"navtalk.Leo\", …}.",
-                      {"body": "not valid JSON"})
+    try:  # depth-bounded: a 100,000-deep [[[…]]] is a 400, not a RecursionError
+        body = validate.parse_json_body(raw)
+    except validate.BadBody as exc:
+        return _error(400, str(exc), {"body": str(exc)})
     if not isinstance(body, dict):
         return _error(400, "The request body must be a JSON object.", {"body": "not a JSON object"})
     caller = services.resolve_caller(body.get("license"))
@@ -89,7 +87,8 @@ def generate(request):
     if injected is not None:
         return injected
     cleaned, errors = validate.validate_generate(
-        body, content_max_chars=settings.ENGINE_CONTENT_MAX_CHARS, audio_max_bytes=settings.ENGINE_FETCH_MAX_MB * 1024 * 1024)
+        body, content_max_chars=settings.ENGINE_CONTENT_MAX_CHARS,
+        audio_max_bytes=settings.ENGINE_FETCH_MAX_MB * 1024 * 1024)
     if errors:
         return _error(400, validate.error_message(errors), errors)
     task = services.create_task(caller, cleaned)
