@@ -36,14 +36,14 @@ S = Job.Status
 HISTORY_JOBS = 50  # recent finished jobs per key that the estimate reads
 HALF_LIFE_JOBS = 6.0  # a job's weight halves with every this many newer jobs
 MIN_HISTORY = 8  # fewer finished jobs than this: cold start
-HAZARD = 0.03  # sparse jumps skip at most this share of the jobs still running
+HAZARD = 0.015  # sparse jumps skip at most this share of the jobs still running
 DENSE_STEP = 1.25
 # A prior: one pseudo-job of this weight spread over (0, latest], so that a short history
 # (a few narrow intervals) does not make the schedule skip early finishes; next to the
 # ~9 total weight of a full history it adds about 5 % of early probing.
 PRIOR_WEIGHT = 0.5
 COLD_FIRST_POLL = 1.0
-COLD_MAX_STEP = 2.0
+COLD_MAX_STEP = 1.5
 # How long a key's estimate is reused. Short, so a burst's first finished jobs teach
 # the schedule of the jobs still in flight (one small indexed query per key and process).
 EXPECTED_TTL_SECONDS = 5.0
