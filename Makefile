@@ -24,7 +24,13 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 # Web + Celery worker + engine worker + beat, on embedded defaults unless .env says otherwise.
+# Served as in production (DEBUG=False: no debug pages, whitenoise's hashed static files)
+# but on loopback over plain HTTP (PORTAL_LOCAL=1: no HTTPS redirect, no HSTS). The first
+# run draws random secrets into $(VAR_DIR)/secrets.env. Debug pages: `make run DEBUG=True`.
+run: export DEBUG ?= False
+run: export PORTAL_LOCAL ?= 1
 run: migrate
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/honcho start -f Procfile
 

@@ -7,6 +7,7 @@ MEDIA_URL_MAX_AGE, or tampered with, is a 404.
 """
 
 import mimetypes
+import posixpath
 
 from django.conf import settings
 from django.core import signing
@@ -22,12 +23,24 @@ def signed_url(storage_name: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("jobs:public_media", args=[token])
 
 
+def safe_upload_name(name) -> str | None:
+    """`name` if it is a plain path inside uploads/, else None. Normalised before any
+    check, so `uploads/../results/…` (even with a valid signature) is refused."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        return None
+    normal = posixpath.normpath(name)
+    if normal != name or ".." in normal.split("/") or not normal.startswith("uploads/"):
+        return None
+    return normal
+
+
 def public_media(request, token: str):
     try:
         name = signing.loads(token, salt=SALT, max_age=settings.MEDIA_URL_MAX_AGE)
     except signing.BadSignature:  # includes SignatureExpired
         raise Http404("This link has expired or is not valid.") from None
-    if not isinstance(name, str) or not name.startswith("uploads/") or not default_storage.exists(name):
+    name = safe_upload_name(name)
+    if name is None or not default_storage.exists(name):
         raise Http404("No such file.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)

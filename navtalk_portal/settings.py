@@ -5,11 +5,12 @@ table. With nothing set the portal runs on embedded defaults: SQLite, a Celery b
 on the filesystem (no server), and the local engine (`engine/`) as the upstream.
 """
 
-import base64
 import hashlib
 from pathlib import Path
 
 import environ
+
+from . import local_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,15 +23,25 @@ DEBUG = env.bool("DEBUG", default=True)
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-if DEBUG:
-    # Development only: a fixed, obviously-insecure fallback. Production (DEBUG=False)
-    # refuses to start without SECRET_KEY.
-    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-dev-only-set-SECRET_KEY")
+# PORTAL_LOCAL=1 (what `make run` sets): DEBUG=False behaviour on this machine's loopback
+# over plain HTTP: no HTTPS redirect, no HSTS, cookies without the Secure flag, email to
+# the console. Refused unless every ALLOWED_HOSTS entry is a loopback name.
+PORTAL_LOCAL = env.bool("PORTAL_LOCAL", default=False)
+# Development and local runs take every secret the environment does not set from
+# VAR_DIR/secrets.env, drawn at random on the first start (navtalk_portal.local_secrets).
+# Production (DEBUG=False, no PORTAL_LOCAL) refuses to start without its own.
+_LOCAL_SECRETS = local_secrets.load(VAR_DIR) if (DEBUG or PORTAL_LOCAL) else {}
+if _LOCAL_SECRETS:
+    SECRET_KEY = env.str("SECRET_KEY", default=_LOCAL_SECRETS["SECRET_KEY"])
 else:
     SECRET_KEY = env.str("SECRET_KEY")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if PORTAL_LOCAL and not set(ALLOWED_HOSTS) <= {"localhost", "127.0.0.1", "[::1]", "testserver"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("PORTAL_LOCAL=1 serves plain HTTP on loopback only; ALLOWED_HOSTS has other names.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -160,12 +171,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # License keys are encrypted at rest with MultiFernet. The first key encrypts; every
 # key decrypts (rotation: put the new key first, run `manage.py rotate_license_keys`).
-def _derived_fernet_key(secret: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(f"license-keys:{secret}".encode()).digest()).decode()
-
-
-if DEBUG:
-    LICENSE_ENCRYPTION_KEYS = env.list("LICENSE_ENCRYPTION_KEYS", default=[_derived_fernet_key(SECRET_KEY)])
+if _LOCAL_SECRETS:
+    LICENSE_ENCRYPTION_KEYS = env.list("LICENSE_ENCRYPTION_KEYS",
+                                       default=_LOCAL_SECRETS["LICENSE_ENCRYPTION_KEYS"].split(","))
 else:
     LICENSE_ENCRYPTION_KEYS = env.list("LICENSE_ENCRYPTION_KEYS")
 
@@ -199,11 +207,13 @@ ARCHIVE_MAX_TRIES = env.int("ARCHIVE_MAX_TRIES", default=6)
 
 # --- Local engine -------------------------------------------------------------------
 
-# The licenses the local engine accepts. In development, one is derived from SECRET_KEY
-# so `make run` needs no configuration; `bootstrap` stores it as the first LicenseKey.
+# The licenses the local engine accepts. Locally, a random one from VAR_DIR/secrets.env
+# (`make run` needs no configuration); in production, one derived from the (secret,
+# random) SECRET_KEY unless set. `bootstrap` stores the first as the "Local engine" key.
 ENGINE_LICENSES = env.list(
     "ENGINE_LICENSES",
-    default=["sk-local-" + hashlib.sha256(f"engine:{SECRET_KEY}".encode()).hexdigest()[:32]],
+    default=[_LOCAL_SECRETS.get("ENGINE_LICENSES")
+             or "sk-local-" + hashlib.sha256(f"engine:{SECRET_KEY}".encode()).hexdigest()[:32]],
 )
 ENGINE_BASE_URL = env.str("ENGINE_BASE_URL", default=PUBLIC_BASE_URL + "/engine").rstrip("/")
 
@@ -290,7 +300,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 _email_backend = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG or PORTAL_LOCAL
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {}}}
 if _email_backend.endswith("smtp.EmailBackend"):
@@ -316,13 +327,16 @@ LOGGING = {
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Error reports (DEBUG pages, admin emails) never show a license or another secret.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "navtalk_portal.reporting.SecretsFilter"
+DEFAULT_EXCEPTION_REPORTER = "navtalk_portal.reporting.SecretsReporter"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not PORTAL_LOCAL)
+    SESSION_COOKIE_SECURE = not PORTAL_LOCAL
+    CSRF_COOKIE_SECURE = not PORTAL_LOCAL
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if PORTAL_LOCAL else 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

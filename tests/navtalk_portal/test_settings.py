@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
@@ -17,7 +17,8 @@ PROBE = (
 
 def run(env_extra: dict, *args: str, code: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG")}
-    env.update(DJANGO_SETTINGS_MODULE="navtalk_portal.settings", VAR_DIR=str(ROOT / "var" / "test"), **env_extra)
+    env.update(DJANGO_SETTINGS_MODULE="navtalk_portal.settings", VAR_DIR=str(ROOT / "var" / "test"))
+    env.update(env_extra)
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
