@@ -173,3 +173,22 @@ def load1() -> float:
 
 def keyvals(figures: dict) -> str:
     return " ".join(f"{k}={fmt(v)}" for k, v in figures.items())
+
+
+def calib_ms(repeats: int = 5) -> float:
+    """Milliseconds of a fixed CPU-bound loop (median of `repeats`): printed beside every
+    benchmark's figures, so figures from a slower or busier machine can be compared."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def machine() -> dict:
+    """calib_ms and the load averages, for the line of figures."""
+    one, five, _ = os.getloadavg()
+    return {"calib_ms": calib_ms(), "load1": one, "load5": five}

@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from keys.selection import assign_key
 
 TEAMS = (("pages A", 0.6), ("pages B", 0.25), ("pages C", 0.15))  # team A holds page 2,000
 PER_PAGE = 25
@@ -44,6 +43,7 @@ def seed(total: int, reseed: bool):
     from accounts.models import Membership, Team
     from jobs.models import Job, JobEvent
     from keys.models import LicenseKey
+    from keys.selection import assign_key
 
     User = get_user_model()
     counts = {name: int(total * share) for name, share in TEAMS}
@@ -174,9 +174,9 @@ def main():
             figures[f"{name}_p95_ms"] = c.percentile(times, 95)
         figures["history_page2000_over_page1"] = figures["history_page2000_p50_ms"] / figures["history_page1_p50_ms"]
         runs.append(figures)
-        print(f"run={run} " + c.keyvals(figures) + f" load1={c.load1():.2f}", flush=True)
+        print(f"run={run} " + c.keyvals(figures) + " " + c.keyvals(c.machine()), flush=True)
     last = {k: c.median([r[k] for r in runs]) for k in runs[0]}
-    last.update(jobs=args.jobs, runs=len(runs), backend=c.backend_label(env))
+    last.update(jobs=args.jobs, runs=len(runs), backend=c.backend_label(env), **c.machine())
     print(c.keyvals(last), flush=True)
 
 

@@ -35,7 +35,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from keys.selection import assign_key
 
 
 def parse_args():
@@ -48,16 +47,26 @@ def parse_args():
     parser.add_argument("--baseline-timeout", type=float, default=300.0)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=None, help="per run; default latency*6 + jobs*0.2 + 60")
-    return parser.parse_args()
+    dist = parser.add_argument_group("--latency-dist (bench/latency_dist.py): varying latencies and a shift")
+    dist.add_argument("--latency-dist", action="store_true")
+    dist.add_argument("--arrival", type=float, default=0.5, help="seconds between two jobs")
+    dist.add_argument("--median", type=float, default=20.0)
+    dist.add_argument("--sigma", type=float, default=0.45)
+    dist.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.latency_dist and "--jobs" not in sys.argv:
+        args.jobs = 120
+    return args
 
 
 class Bench:
     def __init__(self, args, env, port):
         from django.contrib.auth import get_user_model
 
-        from engine.models import EngineLicense
         from accounts.models import Membership, Team
+        from engine.models import EngineLicense
         from keys.models import LicenseKey
+        from keys.selection import assign_key
 
         self.args, self.env = args, env
         self.base = f"http://127.0.0.1:{port}"
@@ -155,11 +164,11 @@ class Bench:
         return count
 
 
-def expected_now(key_id) -> float:
+def expected_now(key_id) -> str:
     from jobs import schedule
 
     schedule._expected_cache.clear()
-    return schedule.expected_duration(key_id)
+    return schedule.describe(schedule.expected_duration(key_id))
 
 
 def use_naive_dispatch() -> None:
@@ -189,6 +198,11 @@ def cancel_all_in_flight() -> None:
 
 def main():
     args = parse_args()
+    if args.latency_dist:
+        from bench import latency_dist
+
+        latency_dist.main(args)
+        return
     port = c.free_port()
     base = f"http://127.0.0.1:{port}"
     env = c.setup("polling", PUBLIC_BASE_URL=base, ENGINE_BASE_URL=base + "/engine")
@@ -207,12 +221,12 @@ def main():
         if args.warmup:
             first, last, _ = bench.create(args.warmup)
             bench.wait(first, last, args.warmup, args.latency * 4 + 60)
-            print(f"# warmup: {args.warmup} jobs; expected_duration={expected_now(bench.key.pk):.2f}s", flush=True)
+            print(f"# warmup: {args.warmup} jobs; schedule: {expected_now(bench.key.pk)}", flush=True)
         for i in range(1, args.runs + 1):
             figures = bench.run(args.jobs, timeout)
             results.append(figures)
             print(f"run={i} mode=batch " + c.keyvals(figures) +
-                  f" expected_after_s={expected_now(bench.key.pk):.2f} load1={c.load1():.2f}", flush=True)
+                  f" {c.keyvals(c.machine())} # schedule: {expected_now(bench.key.pk)}", flush=True)
         for proc in reversed(procs[1:]):
             proc.stop()
         del procs[1:]
@@ -243,7 +257,9 @@ def main():
     last["jobs"], last["latency_s"] = args.jobs, args.latency
     last["done"] = int(last["done"])
     last["generate_calls"] = int(last["generate_calls"])
-    last.update(runs=len(results), backend=c.backend_label(env), upstream="engine-instant")
+    interval = float(env.get("POLL_INTERVAL_SECONDS", 0.5))
+    last["p95_visible_over_poll_interval"] = last["p95_visible_after_done_s"] / interval
+    last.update(runs=len(results), backend=c.backend_label(env), upstream="engine-instant", **c.machine())
     if baseline:
         base_wall = c.median([r["wall_s"] for r in baseline])
         last.update(baseline_wall_s=base_wall, speedup=base_wall / last["wall_s"],

@@ -27,10 +27,11 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from keys.selection import assign_key
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import _common as c  # noqa: E402
 
 
 def free_port() -> int:
@@ -105,18 +106,20 @@ def main() -> None:
     from django.core.management import call_command
     from django.db.models import Count, Sum
 
+    from accounts.models import Membership, Team
+    from bench.processes import Proc, start_beat, start_worker
     from engine.models import EngineCallCounter, EngineTask
     from jobs import services
-    from accounts.models import Membership, Team
     from jobs.models import Job
     from keys.models import LicenseKey
-    from bench.processes import Proc, start_beat, start_worker
+    from keys.selection import assign_key
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth.models import User
 
     user = User.objects.create_user("soak", password="pw-soak-123!")
-    key = LicenseKey(name="Soak", generate_url=base + "/engine/generate", query_status_url=base + "/engine/query_status")
+    key = LicenseKey(name="Soak", generate_url=base + "/engine/generate",
+                     query_status_url=base + "/engine/query_status")
     key.secret = license
     key.save()
     team = Team.objects.create(name="Soak")
@@ -137,8 +140,10 @@ def main() -> None:
         interval = args.minutes * 60 / max(1, args.jobs)
         next_report = started + 30
         for i in range(args.jobs):
-            while time.monotonic() < started + i * interval:
-                time.sleep(min(0.05, started + i * interval - time.monotonic()))
+            # One reading per decision: a slow machine that falls behind its schedule
+            # submits at once instead of asking sleep() for a negative time.
+            while (wait := started + i * interval - time.monotonic()) > 0:
+                time.sleep(min(0.05, wait))
             services.job_create(team=team, user=user, license_key=key, title=f"soak {i}", visual_type="character",
                                 character_name="navtalk.Leo", audio_type="content", content=f"soak#{i}", voice="nova")
             if time.monotonic() >= next_report:
@@ -171,7 +176,7 @@ def main() -> None:
     print(f"jobs={args.jobs} done={counts.get('done', 0)} failed={counts.get('failed', 0)} lost={lost} "
           f"duplicates={duplicates} generate_calls={calls['g'] or 0} "
           f"status_calls_per_job={(calls['s'] or 0) / max(1, args.jobs):.1f} "
-          f"rss_start_mb={rss_start:.1f} rss_end_mb={rss_end:.1f}")
+          f"rss_start_mb={rss_start:.1f} rss_end_mb={rss_end:.1f} " + c.keyvals(c.machine()))
 
 
 if __name__ == "__main__":

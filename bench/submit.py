@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from keys.selection import assign_key
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PASSWORD = "submit-benchmark-pw-1"
@@ -149,6 +148,7 @@ def main():
     from accounts.models import Membership, Team
     from jobs.models import Character, Job
     from keys.models import LicenseKey
+    from keys.selection import assign_key
 
     if not Character.objects.filter(name="navtalk.Leo", is_active=True).exists():
         raise SystemExit("the character catalog is empty: run migrations")
@@ -172,7 +172,7 @@ def main():
         for run in range(1, args.runs + 1):
             figures = run_once(port, usernames, args.procs, args.seconds)
             runs.append(figures)
-            print(f"run={run} " + c.keyvals(figures) + f" load1={c.load1():.2f}", flush=True)
+            print(f"run={run} " + c.keyvals(figures) + " " + c.keyvals(c.machine()), flush=True)
             c.purge_queues("celery")
     finally:
         proc.stop()
@@ -180,7 +180,7 @@ def main():
     created = Job.objects.filter(team=team).count()
     last = {"submissions_per_s": c.median([r["per_s"] for r in runs]),
             "errors": sum(r["errors"] for r in runs), "jobs_created": created,
-            "runs": len(runs), "clients": args.clients, "backend": c.backend_label(env)}
+            "runs": len(runs), "clients": args.clients, "backend": c.backend_label(env), **c.machine()}
     print(c.keyvals(last), flush=True)
 
 

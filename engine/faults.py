@@ -9,6 +9,9 @@ global one entirely):
 
 - latency=S: no task reports done (or failed) before S seconds after creation; it
   reports `started`, then `processing` from 10% of S.
+- latency_sigma=G (with latency_min=A, latency_max=B): each task's latency is drawn from a
+  lognormal with median S and shape G, clipped to [A, B] (decided once per task, from a
+  hash of (seed, task_id), like the other per-task faults).
 - mode=render (default) renders in the Celery worker; mode=instant renders nothing and
   uses no Celery: the state is derived from the clock and the result is a ready-made clip.
 - fail_rate, never_finish_rate: fraction of tasks that end failed ("Injected failure")
@@ -24,17 +27,23 @@ global one entirely):
 
 import functools
 import hashlib
+import math
 import random
+import statistics
 import threading
 from dataclasses import dataclass
 
 MODES = ("render", "instant")
+_NUMBERS = ("latency", "retry_after", "latency_sigma", "latency_min", "latency_max")
 _RATES = ("fail_rate", "rate_429", "rate_5xx", "malformed_rate", "never_finish_rate", "backwards_rate")
 
 
 @dataclass(frozen=True)
 class FaultSpec:
     latency: float = 0.0
+    latency_sigma: float = 0.0
+    latency_min: float = 0.0
+    latency_max: float = float("inf")
     fail_rate: float = 0.0
     rate_429: float = 0.0
     retry_after: float = 1.0
@@ -78,7 +87,7 @@ def parse(spec: str) -> FaultSpec:
                 values[key] = int(raw)
             except ValueError:
                 raise ValueError(f"fault spec: seed must be an integer (got {raw!r})") from None
-        elif key in ("latency", "retry_after", *_RATES):
+        elif key in (*_NUMBERS, *_RATES):
             try:
                 number = float(raw)
             except ValueError:
@@ -106,7 +115,11 @@ def task_faults(spec: FaultSpec, task_id, default_seed=None) -> dict:
     seed = spec.seed if spec.seed is not None else default_seed
     fail = unit(seed, "fail", task_id) < spec.fail_rate
     never = not fail and unit(seed, "never_finish", task_id) < spec.never_finish_rate
-    return {"latency": spec.latency, "instant": spec.instant, "inject_failure": fail, "never_finish": never}
+    latency = spec.latency
+    if spec.latency_sigma:
+        z = statistics.NormalDist().inv_cdf(min(max(unit(seed, "latency", task_id), 1e-9), 1 - 1e-9))
+        latency = min(spec.latency_max, max(spec.latency_min, spec.latency * math.exp(spec.latency_sigma * z)))
+    return {"latency": latency, "instant": spec.instant, "inject_failure": fail, "never_finish": never}
 
 
 _rngs: dict = {}
