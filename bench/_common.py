@@ -27,6 +27,10 @@ BIN = Path(PYTHON).parent
 VAR = ROOT / "var" / "bench"
 
 
+JOB_LIMITS = ("JOB_RATE_PER_USER_PER_MINUTE", "JOB_RATE_PER_TEAM_PER_MINUTE", "JOB_MAX_IN_FLIGHT_PER_USER",
+              "JOB_MAX_IN_FLIGHT_PER_TEAM")
+
+
 def bench_env(name: str, **extra) -> dict:
     """The environment every process of a benchmark shares (the bench process too)."""
     VAR.mkdir(parents=True, exist_ok=True)
@@ -42,6 +46,8 @@ def bench_env(name: str, **extra) -> dict:
         "DJANGO_SETTINGS_MODULE": "navtalk_portal.settings",
     })
     env.setdefault("LOG_LEVEL", "WARNING")
+    for limit in JOB_LIMITS:  # benchmarks create thousands of jobs as one person: limits off
+        env.setdefault(limit, "0")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -98,6 +98,9 @@ def main() -> None:
         # which would show up as worker memory growth that production never has.
         "DEBUG": "False", "SECRET_KEY": secrets.token_hex(32), "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "False", "LICENSE_ENCRYPTION_KEYS": fernet_key(),
+        # One person creates every soak job: the job-creation limits are off.
+        "JOB_RATE_PER_USER_PER_MINUTE": "0", "JOB_RATE_PER_TEAM_PER_MINUTE": "0",
+        "JOB_MAX_IN_FLIGHT_PER_USER": "0", "JOB_MAX_IN_FLIGHT_PER_TEAM": "0",
     })
     os.environ.update(env)
     import django

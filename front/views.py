@@ -15,6 +15,7 @@ from accounts.decorators import team_required
 from accounts.middleware import SESSION_KEY
 from accounts.models import Team
 from jobs import selectors, services
+from jobs.limits import JobLimitReached
 from jobs.models import Job, method_label
 from keys.selection import key_for_team
 from navtalk import contract
@@ -71,7 +72,11 @@ def create(request):
         form = CreateJobForm(request.POST, request.FILES, team=team)
         key = key_for_team(team)
         if form.is_valid() and key is not None:
-            job = services.job_create(team=team, user=request.user, license_key=key, **form.job_inputs())
+            try:
+                job = services.job_create(team=team, user=request.user, license_key=key, **form.job_inputs())
+            except JobLimitReached as exc:
+                form.add_error(None, exc.message)
+                return _create_page(request, form, source_job=form.reuse_job, status=429)
             messages.success(request, "Job created. Its status below updates by itself.")
             return redirect(job)
         if key is None:

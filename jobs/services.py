@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from keys.selection import key_for_team
 
-from . import archive, tasks
+from . import archive, limits, tasks
 from .dispatch import publish, publish_on_commit
 from .models import Job, JobEvent
 
@@ -65,9 +65,13 @@ def dispatch_submit(job_id: int, countdown: float = 0) -> None:
 
 
 def job_create(*, team, user, license_key, title: str, **inputs) -> Job:
-    """Save a job from the create form's cleaned inputs and enqueue its submission."""
-    now = timezone.now()
+    """Save a job from the create form's cleaned inputs and enqueue its submission.
+    Raises limits.JobLimitReached (nothing saved) when the person or the team is at a
+    rate or concurrency limit; checked under row locks, so it holds under concurrency."""
     with transaction.atomic():
+        limits.lock(team, user)
+        limits.check(team, user)
+        now = timezone.now()
         job = Job.objects.create(team=team, created_by=user, license_key=license_key, title=title,
                                  status=S.QUEUED, queued_at=now, next_poll_at=now, created_at=now, **inputs)
         JobEvent.objects.create(job=job, to_status=S.QUEUED, message=f"Created by {user.get_username()}",

@@ -16,6 +16,16 @@ import pytest
 from keys.selection import assign_key, key_for_team
 
 ALICE_SECRET = "sk-alice-0123456789abcdefSECRET"
+JOB_LIMITS = ("JOB_RATE_PER_USER_PER_MINUTE", "JOB_RATE_PER_TEAM_PER_MINUTE", "JOB_MAX_IN_FLIGHT_PER_USER",
+              "JOB_MAX_IN_FLIGHT_PER_TEAM")
+
+
+@pytest.fixture(autouse=True)
+def no_job_limits(settings):
+    """Job-creation limits off (0) unless a test sets them: many tests create dozens of
+    jobs at once (tests/jobs/test_limits.py turns them on)."""
+    for name in JOB_LIMITS:
+        setattr(settings, name, 0)
 BOB_SECRET = "sk-bob-fedcba9876543210SECRET"
 
 
