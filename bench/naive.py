@@ -16,8 +16,8 @@ SLEEP_SECONDS = 1.0
 @shared_task(name="bench.naive.submit_and_wait", ignore_result=True)
 def submit_and_wait(job_id: int) -> None:
     from jobs import polling, submit
-    from navtalk.client import NavTalkError
     from jobs.models import Job
+    from navtalk.client import NavTalkError
 
     submit.job_submit(job_id)
     while True:

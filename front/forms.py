@@ -407,6 +407,15 @@ class HistoryFilterForm(forms.Form):
         self.fields["method"].choices = [("", "Any method")] + [(n, label) for n, label in methods.items()]
         self.fields["creator"].choices = [("", "Anyone")] + [(u.pk, u.get_username()) for u in members]
 
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", f"“To” ({end:%b %-d, %Y}) is before “From” ({start:%b %-d, %Y}): "
+                                      "nothing can match. Swap the dates or clear one.")
+            cleaned.pop("date_to", None)
+        return cleaned
+
     def filters(self) -> dict:
         """The valid filters (an invalid one is ignored, and shown with its error)."""
         self.is_valid()

@@ -16,15 +16,21 @@
       if (!input) return;
       var media = box.querySelector(".preview__media");
       var error = box.querySelector("[data-preview-error]");
+      var empty = box.querySelector("[data-preview-empty]");
       var objectUrl = null;
+      // A link's preview keeps its place from the start (an empty stage of fixed height),
+      // so nothing below it moves under the pointer when the preview loads.
+      var reserved = input.type !== "file";
+      if (reserved) box.classList.add("preview--reserved");
 
       function show(src, isObjectUrl) {
         if (objectUrl) { URL.revokeObjectURL(objectUrl); objectUrl = null; }
         if (isObjectUrl) objectUrl = src;
         error.hidden = true;
-        media.hidden = false;
+        if (empty) empty.hidden = !!src || !reserved;
+        media.hidden = !src && reserved;
         if (!src) {
-          box.hidden = true;
+          box.hidden = !reserved;
           media.removeAttribute("src");
           return;
         }
@@ -34,6 +40,7 @@
 
       media.addEventListener("error", function () {
         if (!media.getAttribute("src")) return;
+        if (empty) empty.hidden = true;
         error.hidden = false;
         media.hidden = true;
       });

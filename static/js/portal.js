@@ -226,6 +226,11 @@
   /* "Copy share link": the job's page (login and team membership required to open it). */
   function revealCopyButtons(root) {
     root.querySelectorAll("[data-copy-link], [data-play]").forEach(function (button) { button.hidden = false; });
+    // One set of controls: the big play button until the video plays, then the video's own.
+    root.querySelectorAll("[data-play]").forEach(function (button) {
+      var video = button.parentElement.querySelector("video");
+      if (video && video.paused) video.controls = false;
+    });
   }
 
   /* Gallery: a big play button over the poster (the video's own controls work too). */
@@ -236,13 +241,14 @@
       var video = button.parentElement.querySelector("video");
       if (!video) return;
       button.hidden = true;
+      video.controls = true;
       video.addEventListener("play", function () { button.hidden = true; });
-      video.play().catch(function () { button.hidden = false; });
+      video.play().catch(function () { button.hidden = false; video.controls = false; });
       video.focus();
     });
     document.addEventListener("play", function (event) {
       var button = event.target.parentElement && event.target.parentElement.querySelector("[data-play]");
-      if (button) button.hidden = true;
+      if (button) { button.hidden = true; event.target.controls = true; }
     }, true);
   }
 
@@ -285,12 +291,32 @@
     });
   }
 
+  /* A form sent back with errors: move to the first field that needs attention (clear of
+     the sticky submit bar, by its scroll-margin), focus it, and say what is wrong. */
+  function focusFirstError() {
+    var errors = Array.prototype.filter.call(document.querySelectorAll("form .field-error"),
+      function (el) { return el.offsetParent !== null; });
+    var error = errors[0];
+    if (!error) return;
+    var holder = error.closest(".field, fieldset") || error.parentElement;
+    var visible = function (el) { return el.offsetParent !== null && !el.disabled && el.type !== "hidden"; };
+    var control = Array.prototype.find.call(
+      holder.querySelectorAll("input, select, textarea"), visible) || holder;
+    if (control === holder && !holder.hasAttribute("tabindex")) holder.setAttribute("tabindex", "-1");
+    holder.classList.add("has-first-error");
+    control.focus({ preventScroll: true });
+    holder.scrollIntoView({ block: "center" });
+    announce((errors.length > 1 ? errors.length + " fields need attention. First: " : "") +
+      error.textContent.trim());
+  }
+
   function init() {
     initChoiceGroups(document);
     initRanges(document);
     initSummary(document);
     initCounters(document);
     initAutosubmit(document);
+    focusFirstError();
     initStatusPoller();
     initListPollers();
     initCopyLinks();

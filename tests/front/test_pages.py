@@ -1,6 +1,7 @@
 """Job detail, live status fragment, history, gallery, retry / cancel / duplicate."""
 
 import datetime as dt
+import html as html_lib
 import re
 
 import pytest
@@ -235,6 +236,15 @@ def test_history_filters_and_search(logged_in, alice, make_job, django_user_mode
     assert titles(date_from=str(day + dt.timedelta(days=1))) == ["Carol&#x27;s", "Launch video", "Photo talk"]
     assert titles(status="nonsense") == ["Ancient", "Carol&#x27;s", "Launch video", "Photo talk"]  # ignored
     assert "No jobs match these filters." in body(logged_in.get(reverse("jobs:history"), {"q": "zzz"}))
+
+
+@pytest.mark.django_db
+def test_history_says_when_the_dates_are_the_wrong_way_round(logged_in, alice, make_job):
+    make_job(alice, title="Launch video")
+    html = body(logged_in.get(reverse("jobs:history"), {"date_from": "2026-03-10", "date_to": "2026-03-01"}))
+    error = re.search(r'<p class="field-error" id="error-date_to">([^<]+)</p>', html)
+    assert error and "is before “From”" in html_lib.unescape(error.group(1))
+    assert 'value="2026-03-01"' in html and 'value="2026-03-10"' in html  # what was typed stays
 
 
 @pytest.mark.django_db
