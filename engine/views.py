@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_range: tests)
 
+from . import body as body_stream
 from . import faults, services, validate
 from .models import EngineTask
 
@@ -70,9 +71,18 @@ def generate(request):
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if declared.isdigit() and int(declared) > limit:
         return _error(413, f"The request is larger than {limit // 1048576} MB. Send audio_url instead of audio_base64.")
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
-        return _error(413, f"The request is larger than {limit // 1048576} MB. Send audio_url instead of audio_base64.")
+    # Streamed to a spool file while the license is picked out (engine.body): a body
+    # with a wrong license is refused without ever being parsed or held in memory.
+    received = body_stream.read_body(request, limit)
+    try:
+        if received.too_large:
+            return _error(413, f"The request is larger than {limit // 1048576} MB. "
+                               "Send audio_url instead of audio_base64.")
+        if received.size > body_stream.SPOOL_BYTES and services.resolve_caller(received.license) is None:
+            return _invalid_license(missing=received.license in (None, ""))
+        raw = received.read()
+    finally:
+        received.close()
     try:  # depth-bounded: a 100,000-deep [[[…]]] is a 400, not a RecursionError
         body = validate.parse_json_body(raw)
     except validate.BadBody as exc:
