@@ -5,7 +5,11 @@ Renders, 3 times each, every render in a fresh subprocess:
   video10  a 10 s clip from a 1280x720 25 fps video of that face with slow zoom and pan
   photo20  a 20 s clip from the photo (memory must stay flat as the clip doubles)
 The audio is espeak speech (engine.tts) cut to length. The child times render() alone
-(including its lazy mediapipe import) and reports its own peak RSS (ru_maxrss).
+(including its lazy mediapipe import) and reports its own peak resident memory: VmHWM
+from /proc/self/status, the high-water mark of the child's own address space (ru_maxrss
+would not do: Linux carries the parent's peak over into a child, across fork and exec).
+Beside the figures: `calib_ms`, the time of a fixed CPU-bound loop, and the load
+average, so figures from a busy machine can be told apart.
 
 Prints one line per run, then exactly:
   photo_rtf=… video_rtf=… peak_rss_mb=… rss_20s_over_10s=…   (medians of 3 runs)
@@ -35,17 +39,41 @@ TEXT = ("Welcome to the studio. Today we look at how a talking head is made, ste
         "Short pauses close the lips again, and louder words open them wider. ")
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from engine import renderer
 visual, kind, audio, out = sys.argv[1:5]
 t = time.perf_counter()
 res = renderer.render(Path(visual), kind, Path(audio), Path(out))
 elapsed = time.perf_counter() - t
+status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
 print(json.dumps({"elapsed": elapsed, "duration": res.duration, "frames": res.frames,
-                  "size": [res.width, res.height],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "size": [res.width, res.height], "peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
+                  "matplotlib": "matplotlib" in sys.modules}))
 """
+
+
+def calib_ms() -> float:
+    """Milliseconds for a fixed CPU-bound loop (pure Python and numpy), best of 3."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        acc = 0
+        for i in range(300_000):
+            acc += i * i % 7
+        a = np.arange(200_000, dtype=np.float64)
+        for _ in range(20):
+            a = np.sqrt(a * a + 1.0)
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
+def load() -> str:
+    import os
+
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def make_audio(work: Path, seconds: float) -> Path:
@@ -68,6 +96,7 @@ def make_audio(work: Path, seconds: float) -> Path:
 
 def make_photo(work: Path) -> Path:
     import cv2
+
     from engine.characters import character_image
 
     img = cv2.imread(str(character_image("navtalk.Ava")))
@@ -113,6 +142,7 @@ def run_child(visual: Path, kind: str, audio: Path, out: Path) -> dict:
 
 
 def main() -> None:
+    print(f"calib_ms={calib_ms():.1f} load={load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_engine_") as tmp:
         work = Path(tmp)
         a10, a20 = make_audio(work, 10.0), make_audio(work, 20.0)
@@ -132,7 +162,7 @@ def main() -> None:
         peak = max(med(name, "peak_rss_mb") for name in results)
         ratio = med("photo20", "peak_rss_mb") / med("photo10", "peak_rss_mb")
         print(f"photo_rtf={med('photo10', 'rtf'):.3f} video_rtf={med('video10', 'rtf'):.3f} "
-              f"peak_rss_mb={peak:.0f} rss_20s_over_10s={ratio:.2f}")
+              f"peak_rss_mb={peak:.0f} rss_20s_over_10s={ratio:.2f} calib_ms={calib_ms():.1f} load={load()}")
 
 
 if __name__ == "__main__":

@@ -193,10 +193,11 @@ def decode(video: Path) -> list[np.ndarray]:
 
 # ------------------------------------------------------------------ measures
 
-def _mesh(static: bool):
+def _mesh(static: bool, refine: bool = True):
     from mediapipe.python.solutions import face_mesh
 
-    return face_mesh.FaceMesh(static_image_mode=static, max_num_faces=1, refine_landmarks=False)
+    return face_mesh.FaceMesh(static_image_mode=static, max_num_faces=1, refine_landmarks=refine,
+                              min_detection_confidence=0.3)
 
 
 def _points(res, shape) -> np.ndarray | None:
@@ -206,13 +207,13 @@ def _points(res, shape) -> np.ndarray | None:
     return np.array([(q.x * shape[1], q.y * shape[0]) for q in p[:468]], np.float64)
 
 
-def still_landmarks(bgr: np.ndarray, repeats: int = 4) -> np.ndarray:
+def still_landmarks(bgr: np.ndarray, repeats: int = 4, refine: bool = True) -> np.ndarray:
     """Landmarks of a still by tracking it as a short video (the tracking graph re-frames
     the face from its own landmarks, which the issue found reliable at any aspect ratio)."""
     import cv2
 
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    with _mesh(False) as fm:
+    with _mesh(False, refine) as fm:
         for _ in range(repeats):
             lm = _points(fm.process(rgb), bgr.shape)
     if lm is None:
@@ -220,12 +221,13 @@ def still_landmarks(bgr: np.ndarray, repeats: int = 4) -> np.ndarray:
     return lm
 
 
-def track(frames) -> np.ndarray:
-    """(n, 468, 2) landmarks per frame (tracking mode), NaN where no face was found."""
+def track(frames, refine: bool = True) -> np.ndarray:
+    """(n, 468, 2) landmarks per frame (tracking mode), NaN where no face was found.
+    `refine`: FaceMesh's attention model (better lids and lips; misses small faces)."""
     import cv2
 
     out = []
-    with _mesh(False) as fm:
+    with _mesh(False, refine) as fm:
         for fr in frames:
             lm = _points(fm.process(cv2.cvtColor(fr, cv2.COLOR_BGR2RGB)), fr.shape)
             out.append(np.full((468, 2), np.nan) if lm is None else lm)
@@ -306,3 +308,28 @@ def mouth_offset(lm: np.ndarray, ref: np.ndarray, frames: np.ndarray) -> float:
     d = [np.linalg.norm(lm[f, UPPER_IN] - ref[UPPER_IN]) for f in np.flatnonzero(frames)
          if not np.isnan(lm[f, UPPER_IN]).any()]
     return float(np.median(d) / w) if d else float("nan")
+
+
+def mouths_seen(frame: np.ndarray, lm: np.ndarray) -> int:
+    """How many separate dark openings lie on the line from the upper lip to the chin
+    (through the mouth's centre): 0 closed, 1 open, 2 or more a mouth drawn over another."""
+    import cv2
+
+    if np.isnan(lm).any():
+        return 0
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(float)
+    top, chin = lm[0], lm[CHIN]
+    w = np.linalg.norm(lm[MOUTH_R] - lm[MOUTH_L])
+    ts = np.linspace(0, 1, int(np.linalg.norm(chin - top)) + 1)
+    runs = 0
+    for dx in (-0.12, 0.0, 0.12):  # three lines near the centre; the most runs counts
+        pts = top + (chin - top) * ts[:, None] + np.array([dx * w, 0])
+        xs = np.clip(np.round(pts[:, 0]).astype(int), 0, frame.shape[1] - 1)
+        ys = np.clip(np.round(pts[:, 1]).astype(int), 0, frame.shape[0] - 1)
+        line = cv2.GaussianBlur(gray[ys, xs].reshape(-1, 1), (1, 5), 0).ravel()
+        skin = np.median(gray[int(lm[NOSE, 1]) - 3:int(lm[NOSE, 1]) + 4, int(lm[50, 0]) - 3:int(lm[50, 0]) + 4])
+        dark = line < 0.42 * skin
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], dark.astype(int), [0]])))
+        spans = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= max(2, int(0.02 * w))]
+        runs = max(runs, len(spans))
+    return runs

@@ -1,6 +1,6 @@
 """A living still: blinks, a little head motion and breathing for photos and characters.
 
-- Blinks come at natural, irregular intervals (gamma-distributed, mean 4 s: about 15 a
+- Blinks come at natural, irregular intervals (gamma-distributed, mean ~3.6 s: about 16 a
   minute, never closer than 1.8 s), each ~0.3 s: the upper lid slides down over the eye
   (its skin stretches, the eye beneath is squeezed into the lid line), then opens again.
 - The head sways by well under a degree and a few pixels, and the chest rises and falls
@@ -34,7 +34,7 @@ def blink_curve(n: int, fps: int, rng: np.random.Generator) -> np.ndarray:
         i0 = int(t * fps)
         seg = shape[: max(0, min(shape.size, n - i0))]
         c[i0:i0 + seg.size] = np.maximum(c[i0:i0 + seg.size], seg)
-        t += max(1.8, rng.gamma(4.0, 1.0))
+        t += max(1.8, rng.gamma(3.5, 1.0))
     return c
 
 
@@ -100,13 +100,12 @@ class LivingStill:
         return up(dispx), up(dispy)
 
     def _sway(self, out: np.ndarray, i: int) -> None:
+        # where the weights are 0 the maps are exact integers, and bilinear sampling at an
+        # integer position returns that very pixel: the background there stays byte-identical
         dispx, dispy = self.displacement(i)
         x0, y0, x1, y1 = self.box
-        region = out[y0:y1, x0:x1]
-        moved = cv2.remap(region, self.gx - dispx, self.gy - dispy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        keep = (np.abs(dispx) + np.abs(dispy)) < 0.02
-        moved[keep] = region[keep]
-        out[y0:y1, x0:x1] = moved
+        m1, m2 = cv2.convertMaps(self.gx - dispx, self.gy - dispy, cv2.CV_16SC2)
+        out[y0:y1, x0:x1] = cv2.remap(out[y0:y1, x0:x1], m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     # ----------------------------------------------------------- eyes
     def _eye_geometry(self, eye):
@@ -122,7 +121,7 @@ class LivingStill:
         rel = lambda idx: (lm[idx] - c) @ np.stack([v, u], axis=1)  # noqa: E731
         up, lo = rel(upper), rel(lower)
         up, lo = up[np.argsort(up[:, 0])], lo[np.argsort(lo[:, 0])]
-        x0, x1, y0, y1 = -0.75 * ew, 0.75 * ew, -0.9 * ew, 0.45 * ew
+        x0, x1, y0, y1 = -0.75 * ew, 0.75 * ew, -0.55 * ew, 0.45 * ew
         pw, ph = int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))
         org = c + x0 * v + y0 * u
         M = np.array([[v[0], u[0], org[0]], [v[1], u[1], org[1]]], np.float32)

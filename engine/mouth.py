@@ -35,7 +35,7 @@ LIFT = 0.12  # opening wider than the source, the upper lip rises by this share 
 UP_CAP = 0.5  # ... but by at most this share of its own thickness
 SEAM_DARK = 0.42  # darkness of the line where closed lips meet
 MAX_GAP = 0.40  # lip gap at full loudness, as a fraction of mouth width (bbox_shift scales it)
-ROUND_NARROW, SPREAD_WIDEN = 0.16, 0.07  # width change at full rounding / spreading
+ROUND_NARROW, SPREAD_WIDEN = 0.30, 0.10  # width change at full rounding / spreading
 
 
 def _smooth(t):

@@ -46,7 +46,7 @@ def _decoder():
         model = get_model_path()
         _DECODER = Decoder(hmm=os.path.join(model, "en-us", "en-us"),
                            allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
-                           lw=2.0, pip=0.3, beam=1e-10, pbeam=1e-10, loglevel="FATAL")
+                           lw=2.0, pip=0.3, loglevel="FATAL")
     return _DECODER
 
 
@@ -81,7 +81,11 @@ def recognise(path: Path, gain_to: float = 0.3) -> list[tuple[float, float, str]
     loud = np.percentile(rms, 95) if rms.size else 0.0
     if loud < 3.0:  # digital silence
         return []
-    x = np.clip(x * (gain_to * 32767 / 1.4 / loud), -32768, 32767).astype(np.int16)
+    x = x * (gain_to * 32767 / 1.4 / loud)
+    # a little dither: digital silence (exact zeros) has no spectrum, and the decoder's
+    # feature normalisation derails on it (it then hears one phone for the rest)
+    x += np.random.default_rng(0).normal(0.0, 3.0, x.size)
+    x = np.clip(x, -32768, 32767).astype(np.int16)
     with _LOCK:
         dec = _decoder()
         dec.start_utt()

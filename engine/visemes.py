@@ -164,7 +164,7 @@ def shape_track(rms: np.ndarray, phones=None, visemes=None, fps: int = FPS) -> l
         opening = energy[i] * (0.45 + 0.55 * o)
         if close >= 0.99:
             opening = 0.0
-        shapes.append(Shape(open=opening, round=r * min(1.0, 0.3 + energy[i] * 2), spread=s * min(1.0, energy[i] * 2),
+        shapes.append(Shape(open=opening, round=r, spread=s * min(1.0, 0.5 + energy[i]),
                             close=close if close >= 0.99 else 0.0))
     top = np.percentile([s.open for s in shapes], 97) if shapes else 1.0
     if top > 1e-6:
