@@ -185,7 +185,8 @@ def test_it_moves_the_lips_with_the_loudness_of_a_still_photo(character_renders,
         # such closed lips as a slit of 0.06-0.08 mouth widths whatever the face does, so the
         # silent gap must be well under the photo's own instead of near zero
         typical, worst = np.nanmedian(gaps[quiet]), np.nanmax(gaps[quiet])
-        assert typical <= 0.5 * rest and worst <= 0.6 * rest, f"not closed in silence: {typical:.3f}/{worst:.3f}, rest {rest:.3f}"
+        assert typical <= 0.5 * rest and worst <= 0.6 * rest, (
+            f"not closed in silence: {typical:.3f}/{worst:.3f}, rest {rest:.3f}")
     assert np.nanmax(gaps) > 0.12, "the mouth barely opens"
 
 
