@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -106,8 +107,24 @@ def media_root() -> Path:
     return Path(settings.ENGINE_MEDIA_ROOT)
 
 
+MEDIA_SALT = "engine.media"
+
+
 def video_url(task_id) -> str:
-    return f"{settings.ENGINE_BASE_URL}/media/{task_id}.mp4"
+    """The result's link: a signed, expiring token naming the task (ENGINE_MEDIA_URL_MAX_AGE),
+    so knowing a task id is not enough to watch another caller's video. Every status
+    report signs a fresh one."""
+    token = signing.dumps(str(task_id), salt=MEDIA_SALT)
+    return f"{settings.ENGINE_BASE_URL}/media/{token}.mp4"
+
+
+def task_for_media_token(token: str) -> EngineTask | None:
+    """The task a video_url token names, or None if it is forged, tampered or expired."""
+    try:
+        task_id = uuid.UUID(signing.loads(token, salt=MEDIA_SALT, max_age=settings.ENGINE_MEDIA_URL_MAX_AGE))
+    except (signing.BadSignature, ValueError, TypeError, AttributeError):
+        return None
+    return EngineTask.objects.filter(pk=task_id).first()
 
 
 def create_task(caller: Caller, cleaned: dict) -> EngineTask:

@@ -2,7 +2,7 @@
 
     POST /engine/generate        JSON body -> {"status": "started", "task_id": …}
     GET  /engine/query_status    ?license=…&task_id=… -> started | processing | done | failed
-    GET  /engine/media/<id>.mp4  the result (single-range requests supported)
+    GET  /engine/media/<token>.mp4  the result, under a signed, expiring link (single ranges)
     GET  /engine/stats           ?license=… -> call counts, for tests and benchmarks
 
 The license is checked first (401), then the call is counted, then the per-call
@@ -19,7 +19,6 @@ from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_ra
 
 from . import body as body_stream
 from . import faults, services, validate
-from .models import EngineTask
 
 
 def _error(status: int, message: str, errors: dict | None = None, **headers) -> JsonResponse:
@@ -148,10 +147,10 @@ def stats(request):
 # --- media, with single-range requests (navtalk_portal.ranged) -------------------
 
 
-def media(request, task_id):
+def media(request, token):
     if request.method not in ("GET", "HEAD"):
         return _not_allowed("GET")
-    task = EngineTask.objects.filter(pk=task_id).first()
+    task = services.task_for_media_token(token)  # signed and expiring: a task id alone is a 404
     try:
         path = services.media_file(task) if task else None
     except Exception:  # the instant clip could not be made (logged by services)
@@ -160,7 +159,7 @@ def media(request, task_id):
         return _error(404, "No video for this task (unknown task, or not done yet).")
     try:
         return ranged_file_response(
-            request, path, content_type="video/mp4", cache_control="public, max-age=86400",
+            request, path, content_type="video/mp4", cache_control="private, max-age=3600",
             unsatisfiable=lambda size: _error(416, "The requested range is outside the file.",
                                               Content_Range=f"bytes */{size}"))
     except FileNotFoundError:

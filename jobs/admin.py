@@ -25,7 +25,7 @@ class CharacterAdmin(admin.ModelAdmin):
     def thumbnail(self, character):
         if not character.preview_url:
             return "—"
-        return format_html('<img src="{}" alt="" width="48" height="48" style="object-fit:cover;border-radius:8px">',
+        return format_html('<img src="{}" alt="" width="48" height="48">',  # no style=: CSP
                            character.preview_url)
 
 

@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 from . import local_secrets
 
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "front.context_processors.portal",
             ],
         },
@@ -236,6 +239,8 @@ ENGINE_LICENSES = env.list(
              or "sk-local-" + hashlib.sha256(f"engine:{SECRET_KEY}".encode()).hexdigest()[:32]],
 )
 ENGINE_BASE_URL = env.str("ENGINE_BASE_URL", default=PUBLIC_BASE_URL + "/engine").rstrip("/")
+# How long the signed video_url in an engine status reply stays valid (seconds).
+ENGINE_MEDIA_URL_MAX_AGE = env.int("ENGINE_MEDIA_URL_MAX_AGE", default=24 * 3600)
 
 # The SSRF-safe fetcher (lib.fetch) refuses every non-public address except for links
 # under these exact origins: "scheme://host:port" plus an optional path prefix, e.g.
@@ -350,6 +355,27 @@ X_FRAME_OPTIONS = "DENY"
 # Error reports (DEBUG pages, admin emails) never show a license or another secret.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "navtalk_portal.reporting.SecretsFilter"
 DEFAULT_EXCEPTION_REPORTER = "navtalk_portal.reporting.SecretsReporter"
+# Content-Security-Policy (Django's own middleware): scripts and styles from this origin
+# or with the per-response nonce ({{ csp_nonce }}, the admin uses it), never inline ones;
+# media may come from the video service's https links and from the create form's local
+# previews (blob:). CSP_REPORT_ONLY=True sends it as Content-Security-Policy-Report-Only.
+_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "https:", "data:", "blob:"],
+    "media-src": [CSP.SELF, "https:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    SECURE_CSP_REPORT_ONLY = _CSP
+else:
+    SECURE_CSP = _CSP
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

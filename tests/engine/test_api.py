@@ -435,7 +435,8 @@ def test_instant_mode_follows_the_clock(api, settings):
 
     assert seen == ["started", "processing", "done"]
     assert elapsed >= 0.5
-    assert body == {"status": "done", "video_url": f"{settings.ENGINE_BASE_URL}/media/{task_id}.mp4"}
+    assert body == {"status": "done", "video_url": body["video_url"]}
+    assert body["video_url"].startswith(f"{settings.ENGINE_BASE_URL}/media/") and task_id not in body["video_url"]
     task = EngineTask.objects.get(pk=task_id)
     assert task.status == "done" and task.finished == task.created + timedelta(seconds=0.5)
 
@@ -462,8 +463,8 @@ def test_instant_mode_queues_nothing(api, broker):
 def test_media_is_404_until_done(api, settings):
     settings.ENGINE_FAULTS = "mode=instant,latency=30"
     task_id = api.generate(**GOOD).json()["task_id"]
-    assert requests.get(f"{api.base}/media/{task_id}.mp4", timeout=10).status_code == 404
-    assert requests.get(f"{api.base}/media/{uuid.uuid4()}.mp4", timeout=10).status_code == 404
+    assert requests.get(services.video_url(task_id), timeout=10).status_code == 404
+    assert requests.get(services.video_url(uuid.uuid4()), timeout=10).status_code == 404
 
 
 # --- fault injection -------------------------------------------------------------------
@@ -676,7 +677,7 @@ def test_the_render_service_renders_a_character_with_tts(api, settings):
     assert probe["video"] == 1 and probe["audio"] == 1 and probe["duration"] > 0.3
 
     body = api.status(task.task_id).json()
-    assert body == {"status": "done", "video_url": f"{settings.ENGINE_BASE_URL}/media/{task.task_id}.mp4"}
+    assert body["status"] == "done" and body["video_url"].startswith(f"{settings.ENGINE_BASE_URL}/media/")
     assert requests.get(body["video_url"], timeout=30).content == out.read_bytes()
 
 
@@ -788,7 +789,7 @@ def result(settings):
     path = Path(settings.ENGINE_MEDIA_ROOT) / "results" / "r.mp4"
     path.parent.mkdir(parents=True)
     path.write_bytes(data)
-    return f"{settings.ENGINE_BASE_URL}/media/{task.task_id}.mp4", data
+    return services.video_url(task.task_id), data
 
 
 def test_media_serves_the_whole_file(result):
