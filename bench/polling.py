@@ -20,7 +20,7 @@ Figures per run, then a last line of medians over the runs:
   --baseline-timeout stops there and its wall time is extrapolated from the jobs it
   finished (flagged `baseline_extrapolated=1`).
 
-Before the first run, --warmup jobs (default 5) give the schedule the recent history it
+Before the first run, --warmup jobs (default 10) give the schedule the recent history it
 predicts from, as a team's earlier jobs would; --warmup 0 measures a cold start.
 """
 
@@ -42,7 +42,7 @@ def parse_args():
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--baseline", choices=["sleep"], default=None)
     parser.add_argument("--baseline-timeout", type=float, default=300.0)
     parser.add_argument("--concurrency", type=int, default=2)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from navtalk.client import NavTalkError, TaskStatus
 
 from .models import Job
-from .schedule import expected_duration, next_poll_delay
+from .schedule import expected_duration, forget, next_poll_delay, surprisingly_early
 from .services import fail, job_finished, transition
 from .submit import backoff, client_for
 
@@ -118,14 +118,30 @@ def _apply_safely(job: Job, result, now) -> None:
             Job.objects.filter(pk=job.pk, claim_token=job.claim_token).update(claim_token="", next_poll_at=now)
 
 
+def _look_again_if_faster(job: Job, now, estimate) -> None:
+    """A job done much sooner than its key's recent ones (`estimate`, read before this
+    job counted): the upstream may have got faster, so the key's other jobs in flight
+    are polled at the next tick instead of at the times the old estimate gave them (one
+    UPDATE; jobs claimed by a poll round are left alone)."""
+    if job.submitted_at is None or job.license_key_id is None:
+        return
+    if not surprisingly_early((now - job.submitted_at).total_seconds(), estimate):
+        return
+    forget(job.license_key_id)
+    Job.objects.filter(license_key_id=job.license_key_id, status__in=Job.ACTIVE_STATUSES, claim_token="",
+                       next_poll_at__gt=now + timedelta(seconds=1)).update(next_poll_at=now)
+
+
 def apply_status(job: Job, result: TaskStatus | NavTalkError) -> None:
     now = timezone.now()
     token = job.claim_token
     if isinstance(result, TaskStatus) and result.status == "done":
+        before = expected_duration(job.license_key_id)
         if transition(job, S.DONE, "Video ready", upstream_status="done", upstream_reply=result.raw,
                        video_url=result.video_url, finished_at=now, next_poll_at=None, claim_token="",
                        poll_count=F("poll_count") + 1):
             transaction.on_commit(lambda: job_finished(job.pk, S.DONE))
+            _look_again_if_faster(job, now, before)
         return
     if isinstance(result, TaskStatus) and result.status == "failed":
         message = result.message or "The video service reported the generation failed."
@@ -147,7 +163,8 @@ def apply_status(job: Job, result: TaskStatus | NavTalkError) -> None:
         delay = max(delay, result.retry_after or 0, backoff(min(job.poll_count, 5)))
         fields.update(next_poll_at=now + timedelta(seconds=delay), upstream_reply=result.reply)
     else:
-        fields.update(upstream_status=result.status, upstream_reply=result.raw)
+        # Still running `elapsed` seconds in: the lower end of its duration (jobs.schedule).
+        fields.update(upstream_status=result.status, upstream_reply=result.raw, last_pending_s=elapsed)
         if result.status == "processing" and job.status == S.STARTED:
             if transition(job, S.PROCESSING, "Rendering", **fields):
                 return

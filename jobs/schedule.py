@@ -12,7 +12,9 @@ weight spread uniformly over its interval: a densely polled job is a narrow inte
 censored one spreads over everything before its first poll, which puts mass at the low
 end, so the schedule keeps probing early until early polls find jobs still running. The
 newest jobs weigh most (half-life HALF_LIFE_JOBS), so a change in the upstream's speed
-is learned within a few jobs.
+is learned within a few jobs; every third job is also probed early (PROBE_SECONDS), and a
+job found done surprisingly early makes the poller look at the key's other jobs in
+flight at once (`surprisingly_early`), so a faster upstream shows within seconds.
 
 The schedule: at elapsed t, the next poll is at the first x where the chance that the
 job finished since t reaches HAZARD (sparse where nothing is likely to finish), but at
@@ -40,13 +42,17 @@ HAZARD = 0.015  # sparse jumps skip at most this share of the jobs still running
 DENSE_STEP = 1.25
 # A prior: one pseudo-job of this weight spread over (0, latest], so that a short history
 # (a few narrow intervals) does not make the schedule skip early finishes; next to the
-# ~9 total weight of a full history it adds about 5 % of early probing.
-PRIOR_WEIGHT = 0.5
+# ~9 total weight of a full history it adds about 3 % of early probing.
+PRIOR_WEIGHT = 0.3
 COLD_FIRST_POLL = 1.0
 COLD_MAX_STEP = 1.5
+# Every PROBE_EVERY-th job is first polled PROBE_SECONDS after submission whatever the
+# estimate says: an upstream that got faster is seen within seconds, not learned slowly.
+PROBE_EVERY = 3
+PROBE_SECONDS = 2.0
 # How long a key's estimate is reused. Short, so a burst's first finished jobs teach
 # the schedule of the jobs still in flight (one small indexed query per key and process).
-EXPECTED_TTL_SECONDS = 5.0
+EXPECTED_TTL_SECONDS = 2.0
 _expected_cache: dict = {}
 
 
@@ -144,8 +150,22 @@ def next_poll_delay(elapsed: float, estimate: Estimate) -> float:
     return max(step, hi - elapsed)
 
 
-def first_poll_delay(estimate: Estimate) -> float:
-    return next_poll_delay(0.0, estimate)
+def first_poll_delay(estimate: Estimate, job_id: int | None = None) -> float:
+    delay = next_poll_delay(0.0, estimate)
+    if job_id is not None and job_id % PROBE_EVERY == 0 and settings.POLL_FIXED_SECONDS <= 0:
+        delay = min(delay, PROBE_SECONDS)  # the occasional early probe
+    return delay
+
+
+def surprisingly_early(duration: float, estimate: Estimate) -> bool:
+    """A job done sooner than nearly all recent ones: the upstream may have got faster,
+    so the key's jobs in flight should be looked at again now (jobs.polling does)."""
+    return estimate.known and duration < estimate.quantile(0.1)
+
+
+def forget(license_key_id) -> None:
+    """Drop this process's cached estimate of a key (new evidence arrived)."""
+    _expected_cache.pop(license_key_id, None)
 
 
 def describe(estimate: Estimate) -> str:

@@ -109,7 +109,7 @@ def job_submit(job_id: int) -> None:
         job, S.STARTED, "Accepted by the video service", data={"task_id": submitted.task_id},
         upstream_task_id=submitted.task_id, upstream_status="started", upstream_reply=submitted.raw,
         submitted_at=now, deadline_at=now + timedelta(seconds=settings.JOB_DEADLINE_SECONDS),
-        next_poll_at=now + timedelta(seconds=first_poll_delay(expected_duration(key.pk))),
+        next_poll_at=now + timedelta(seconds=first_poll_delay(expected_duration(key.pk), job.pk)),
     )
 
 
