@@ -40,7 +40,7 @@ def _fetch(name: str, out: Path) -> None:
     """Download one sample into `out` (the fetcher writes a .part, then renames)."""
     try:
         fetched = fetch_to_file(sample_source(name), out, max_bytes=SAMPLE_MAX_BYTES, timeout=150,
-                                allowed_private=settings.FETCH_ALLOWED_PRIVATE)
+                                allowed=(*settings.FETCH_ALLOWED_PRIVATE, sample_source(name)))
     except FetchError as exc:
         log.error("voice sample %s could not be fetched from the engine: %s", name, exc.message)
         raise SampleError(name) from exc

@@ -24,7 +24,7 @@ def sync(base_url: str | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             fetched = fetch_to_file(url, Path(tmp) / "catalog.json", max_bytes=CATALOG_MAX_BYTES, timeout=10,
-                                    allowed_private=settings.FETCH_ALLOWED_PRIVATE)
+                                    allowed=(*settings.FETCH_ALLOWED_PRIVATE, url))  # this exact URL too
             catalog = json.loads(fetched.path.read_text())
         except (FetchError, ValueError) as exc:
             log.warning("character catalog not synced from %s: %s", url, getattr(exc, "message", exc))
