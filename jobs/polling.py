@@ -99,7 +99,30 @@ def poll_due_jobs(now=None) -> int:
                 Job.objects.filter(pk=job.pk, claim_token=job.claim_token).update(claim_token="", next_poll_at=now)
             else:
                 _apply_safely(job, result, now)
+    _summary.add(len(jobs))
     return len(jobs)
+
+
+class _Summary:
+    """One INFO line a minute at most about the poller's work (details are at DEBUG), so
+    that a running studio's log stays readable."""
+
+    EVERY_SECONDS = 60.0
+
+    def __init__(self):
+        self.since = time.monotonic()
+        self.rounds = self.queries = 0
+
+    def add(self, queries: int) -> None:
+        self.rounds += 1
+        self.queries += queries
+        elapsed = time.monotonic() - self.since
+        if elapsed >= self.EVERY_SECONDS:
+            log.info("poller: %d status queries in %d rounds over the last %.0f s", self.queries, self.rounds, elapsed)
+            self.since, self.rounds, self.queries = time.monotonic(), 0, 0
+
+
+_summary = _Summary()
 
 
 def _apply_safely(job: Job, result, now) -> None:

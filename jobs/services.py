@@ -36,7 +36,7 @@ def transition(job: Job, to_status: str, message: str, *, data: dict | None = No
             return False
         JobEvent.objects.create(job_id=job.pk, attempt=job.attempt, from_status=job.status, to_status=to_status,
                                 message=message, data=data, created_at=now)
-    log.info("job %s: %s -> %s", job.pk, job.status, to_status)
+    log.debug("job %s: %s -> %s", job.pk, job.status, to_status)
     job.status = to_status
     for name, value in fields.items():
         if not hasattr(value, "resolve_expression"):

@@ -1,11 +1,15 @@
 """First-run set-up for `make run`: an admin, a team, and the local engine's license.
 
 Idempotent: run it at every start. It creates the first admin only when no superuser
-exists, and prints that login once. The password goes to the terminal of the person
-who ran `make run`, never to a log file.
+exists. That first login is kept in VAR_DIR/first-login (readable by its owner only,
+never in a log) until the password is changed, so `manage.py bootstrap --show-login`
+(and `make run`'s "ready" line) can say it again; after a change the file is removed.
 """
 
+import json
+import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,9 +29,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
         parser.add_argument("--team", default="Studio")
+        parser.add_argument("--show-login", action="store_true",
+                            help="Print the first admin's login while its password is unchanged, and do nothing else.")
+
+    def handle(self, *args, username, team, show_login, **options):
+        if show_login:
+            self.stdout.write(login_text())
+            return
+        self.set_up(username, team)
 
     @transaction.atomic
-    def handle(self, *args, username, team, **options):
+    def set_up(self, username, team):
         User = get_user_model()
         password = None
         admin = User.objects.filter(is_superuser=True).order_by("pk").first()
@@ -48,10 +60,37 @@ class Command(BaseCommand):
             assign_key(studio, key)
         Membership.objects.get_or_create(team=studio, user=admin)
 
-        url = settings.PUBLIC_BASE_URL + "/"
         if password:
-            self.stdout.write(self.style.SUCCESS(
-                f"\n  NavTalk Portal is ready at {url}\n  Log in as:  {admin.get_username()}  /  {password}\n"
-                "  (shown once; change it in the admin, or run `manage.py changepassword`)\n"))
-        else:
-            self.stdout.write(f"\n  NavTalk Portal is ready at {url} (admin: {admin.get_username()})\n")
+            _write_first_login(admin.get_username(), password)
+            self.stdout.write(f"Set up the first admin ({admin.get_username()}), team {studio.name} and the local "
+                              "engine's key. The login is shown once the portal answers.")
+
+
+def first_login_path() -> Path:
+    return Path(settings.VAR_DIR) / "first-login"
+
+
+def _write_first_login(username: str, password: str) -> None:
+    path = first_login_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"username": username, "password": password}, out)
+
+
+def login_text() -> str:
+    """The first admin's login while its password is unchanged; else how to reset it."""
+    path = first_login_path()
+    try:
+        saved = json.loads(path.read_text())
+        username, password = saved["username"], saved["password"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "No first login is kept here (set up earlier, or already changed). Reset a password with " \
+               "`manage.py changepassword <username>`."
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.check_password(password):
+        path.unlink(missing_ok=True)
+        return f"The first admin's password was changed, so it is no longer kept. Forgot it? " \
+               f"`manage.py changepassword {username}`."
+    return f"Log in as:  {username}  /  {password}\n  (change it in the admin; until then " \
+           "`manage.py bootstrap --show-login` shows it again)"
