@@ -111,8 +111,43 @@ class MediaProbeError(Exception):
     pass
 
 
+POSTER_AT = (0.0, 0.15, 0.3, 0.5, 0.7)  # where in the video poster candidates are taken
+
+
+def _poster_score(image) -> float:
+    """How well a frame stands for the video: contrast (a face, a scene), not a black or
+    washed-out frame (a fade-in, a title card). The standard deviation of its brightness,
+    halved when its mean is near black or white."""
+    from PIL import ImageStat
+
+    stat = ImageStat.Stat(image.convert("L").resize((64, 64)))
+    mean, spread = stat.mean[0], stat.stddev[0]
+    return spread * (0.5 if mean < 30 or mean > 225 else 1.0)
+
+
+def _candidate_frames(container, stream, duration):
+    """The first decodable frame, then one after each seek to POSTER_AT of the duration."""
+    import av
+
+    first = next(container.decode(stream), None)
+    if first is None:
+        return
+    yield first.to_image()
+    if not duration or stream.time_base is None:
+        return
+    for share in POSTER_AT[1:]:
+        try:
+            container.seek(int(share * duration / stream.time_base), stream=stream)
+            frame = next(container.decode(stream), None)
+        except av.error.FFmpegError:
+            continue
+        if frame is not None:
+            yield frame.to_image()
+
+
 def extract_poster(video: Path, poster: Path) -> float | None:
-    """Write the first decodable frame as a JPEG (atomically) and return the duration."""
+    """Write the most representative of a few frames as a JPEG poster (atomically) and
+    return the video's duration."""
     import av  # heavy; only the worker that archives needs it
 
     try:
@@ -125,10 +160,10 @@ def extract_poster(video: Path, poster: Path) -> float | None:
                 duration = float(stream.duration * stream.time_base)
             elif container.duration is not None:
                 duration = container.duration / 1_000_000
-            frame = next(container.decode(stream), None)
-            if frame is None:
+            candidates = list(_candidate_frames(container, stream, duration))
+            if not candidates:
                 raise MediaProbeError("The downloaded video has no frames.")
-            image = frame.to_image()
+            image = max(candidates, key=_poster_score)
     except av.error.FFmpegError as exc:
         raise MediaProbeError(f"The downloaded file is not a playable video ({exc.__class__.__name__}).") from None
     poster.parent.mkdir(parents=True, exist_ok=True)

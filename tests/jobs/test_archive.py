@@ -123,3 +123,30 @@ def test_notifications_list_finished_jobs_since_last_look(alice, make_job, mailo
     assert notifications.job_finished(done.pk) is True
     assert len(mailoutbox) == 1 and done.title in mailoutbox[0].subject
     assert mailoutbox[0].to == ["alice@example.com"]
+
+
+def test_the_poster_is_a_representative_frame_not_a_black_fade_in(tmp_path):
+    """A video that fades in from black (as the Megamind clip did) gets a poster from
+    its picture, not its first, black frame."""
+    import av
+    import numpy as np
+    from PIL import Image, ImageStat
+
+    from jobs.archive import extract_poster
+
+    video = tmp_path / "fade.mp4"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        checker = (np.indices((120, 160)).sum(axis=0) // 20 % 2 * 200 + 30).astype(np.uint8)
+        for i in range(100):  # 4 s: 1 s of black, then a bright checkerboard
+            gray = np.zeros((120, 160), np.uint8) if i < 25 else checker
+            frame = av.VideoFrame.from_ndarray(np.dstack([gray] * 3), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    duration = extract_poster(video, tmp_path / "poster.jpg")
+    assert 3.5 < duration < 4.5
+    brightness = ImageStat.Stat(Image.open(tmp_path / "poster.jpg").convert("L")).mean[0]
+    assert brightness > 60, brightness
