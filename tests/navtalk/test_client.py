@@ -42,7 +42,8 @@ def test_it_queries_status_with_license_and_task_id(client, upstream):
 
 
 def test_it_reads_the_failure_message(client, upstream):
-    upstream.script("query_status", Reply(body={"status": "failed", "message": "Kein Gesicht", "code": "face_not_found"}))
+    upstream.script("query_status",
+                    Reply(body={"status": "failed", "message": "Kein Gesicht", "code": "face_not_found"}))
     status = client.query_status("sk", "t")
     assert (status.status, status.category, status.message) == ("failed", "face_not_found", "Kein Gesicht")
 
