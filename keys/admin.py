@@ -8,6 +8,8 @@ from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.db import models
 
 from accounts.admin import TeamAdmin
 from accounts.models import Team
@@ -46,8 +48,10 @@ class LicenseKeyForm(forms.ModelForm):
 
 
 def check_connection(key: LicenseKey) -> str:
-    """Ask the upstream about a made-up task with this key: the status code tells
-    whether the service is reachable and whether it accepts the license."""
+    """Two harmless probes, and only what they prove: GET /query_status for a made-up
+    task (is the status service there?) and POST /generate with the license alone (a
+    request no upstream can turn into a task: does it refuse the license?). Neither can
+    prove a license good; the first real job does."""
     try:
         secret = key.secret
     except InvalidToken:
@@ -55,24 +59,33 @@ def check_connection(key: LicenseKey) -> str:
     client = NavTalkClient(key.generate_url, key.query_status_url,
                            connect_timeout=min(settings.NAVTALK_CONNECT_TIMEOUT, 5.0),
                            read_timeout=min(settings.NAVTALK_READ_TIMEOUT, 10.0))
+    parts = []
     try:
         client.query_status(secret, f"portal-connection-test-{uuid.uuid4().hex}")
+        parts.append("the status service answered")
     except NavTalkError as exc:
-        code = exc.status_code
-        if code is None:
-            return f"not reachable at {key.query_status_url} ({exc.message})."
-        if code in (401, 403):
-            return f"reachable, auth refused: the service rejected this license (HTTP {code})."
-        if code >= 500:
-            return f"reachable, but the service answered HTTP {code}; auth could not be checked."
-        return f"reachable, auth ok (HTTP {code} for a made-up task, as expected)."
-    return "reachable, auth ok."
+        if exc.status_code is None:
+            parts.append(f"the status service is not reachable at {key.query_status_url} ({exc.message})")
+        elif exc.category == "auth":
+            return f"license REFUSED: the status service rejected it (HTTP {exc.status_code}: {exc.message})."
+        else:
+            parts.append(f"the status service answered (HTTP {exc.status_code} for a made-up task)")
+    check = client.check_license(secret)
+    if check.refused:
+        return f"license REFUSED: the video service rejected it (HTTP {check.status_code}: {check.message})."
+    if not check.reachable:
+        parts.append(f"the video service is not reachable at {key.generate_url} ({check.message})")
+        return "; ".join(parts) + ". The license could not be checked."
+    parts.append(f"the video service did not refuse the license (HTTP {check.status_code} for a deliberately "
+                 "empty request)")
+    return "; ".join(parts) + ". That is as far as a test can go without making a video: the first job " \
+                              "proves the license."
 
 
 @admin.register(LicenseKey)
 class LicenseKeyAdmin(admin.ModelAdmin):
     form = LicenseKeyForm
-    list_display = ["name", "masked_secret", "generate_url", "is_active", "last_used_at"]
+    list_display = ["name", "masked_secret", "generate_url", "is_active", "last_used"]
     list_filter = ["is_active"]
     search_fields = ["name", "notes"]
     readonly_fields = ["masked_secret", "last_used_at", "created_at"]
@@ -81,6 +94,14 @@ class LicenseKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         fields = ["name", "secret", "generate_url", "query_status_url", "is_active", "notes"]
         return (["masked_secret"] + fields + ["last_used_at", "created_at"]) if obj else fields
+
+    # A plain link input: Django's admin URL widget says "Currently: …" above every URL,
+    # the defaults never set included.
+    formfield_overrides = {models.URLField: {"widget": forms.URLInput(attrs={"class": "vURLField"})}}
+
+    @admin.display(description="Last used", ordering="last_used_at")
+    def last_used(self, key):
+        return naturaltime(key.last_used_at) if key.last_used_at else "never"
 
     @admin.display(description="Secret")
     def masked_secret(self, key):

@@ -69,6 +69,14 @@ class Submitted:
 
 
 @dataclass(frozen=True)
+class LicenseCheck:
+    reachable: bool
+    refused: bool
+    status_code: int | None
+    message: str
+
+
+@dataclass(frozen=True)
 class TaskStatus:
     status: str  # one of STATUSES
     video_url: str | None
@@ -100,8 +108,11 @@ class NavTalkError(Exception):
         return {"http_status": self.status_code, "body": self.raw, "error": self.message}
 
 
-def _category_for_status(code: int) -> str:
-    if code in (401, 403):
+def _category_for_status(code: int, body=None) -> str:
+    # A refusal whose per-field errors name the license is about the license, whatever
+    # its status (a strict upstream answers 400 with {"errors": {"license": …}}).
+    if code in (401, 403) or (400 <= code < 500 and isinstance(body, dict)
+                              and isinstance(body.get("errors"), dict) and "license" in body["errors"]):
         return "auth"
     if code == 429:
         return "rate_limited"
@@ -254,7 +265,7 @@ class NavTalkClient:
             raise NavTalkError(
                 _message(body) or f"The upstream answered HTTP {code}",
                 permanent=400 <= code < 500 and code not in (408, 429),
-                category=_category_for_status(code), status_code=code, raw=raw,
+                category=_category_for_status(code, body), status_code=code, raw=raw,
                 retry_after=_retry_after(response),
             )
         if not complete:
@@ -264,6 +275,19 @@ class NavTalkClient:
             raise NavTalkError("The upstream's reply was not a JSON object", permanent=False,
                                category="upstream_error", status_code=code, raw=raw)
         return body
+
+    def check_license(self, license: str) -> "LicenseCheck":
+        """POST /generate with the license alone: a request no upstream can turn into a
+        task (no visual, no audio), so nothing is made or billed. What the answer proves:
+        a refusal naming the license (401/403, or errors about `license`) proves the key is
+        refused; any other 4xx only that the upstream did not object to the license."""
+        try:
+            self._call("POST", self.generate_url, license, json={"license": license})
+        except NavTalkError as exc:
+            return LicenseCheck(reachable=exc.status_code is not None, refused=exc.category == "auth",
+                                status_code=exc.status_code, message=exc.message)
+        return LicenseCheck(reachable=True, refused=False, status_code=200,
+                            message="The upstream accepted an empty request")
 
     def generate(self, license: str, request: GenerateRequest) -> Submitted:
         body = self._call("POST", self.generate_url, license, json=request.payload(license))

@@ -2,6 +2,8 @@
 
 import re
 
+import html as html_lib
+
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.contrib.auth.models import User
@@ -121,38 +123,53 @@ def test_rotate_refuses_when_a_secret_cannot_be_decrypted(settings):
     assert LicenseKey.objects.get(name="Good").secret_encrypted == before  # all or nothing
 
 
-@pytest.mark.django_db
-def test_test_connection_reports_each_key(admin_client, upstream):
-    def make(name, base):
-        key = LicenseKey(name=name, generate_url=base + "/generate", query_status_url=base + "/query_status")
-        key.secret = SECRET
-        key.save()
-        return key
-
-    ok, refused = make("A ok", upstream.url), make("B refused", upstream.url)
-    down = make("C down", "http://127.0.0.1:9")
-    upstream.script("query_status", Reply(200, {"status": "processing"}), Reply(401, {"message": "bad license"}))
-    response = admin_client.post(reverse("admin:keys_licensekey_changelist"),
-                                 {"action": "test_connection", "_selected_action": [ok.pk, refused.pk, down.pk]},
-                                 follow=True)
-    html = response.content.decode()
-    assert "A ok: reachable, auth ok." in html
-    assert "B refused: reachable, auth refused: the service rejected this license (HTTP 401)." in html
-    assert "C down: not reachable" in html
-    calls = upstream.calls("query_status")
-    assert len(calls) == 2 and all(c["query"]["license"] == SECRET for c in calls)
-    assert all(c["query"]["task_id"].startswith("portal-connection-test-") for c in calls)
-
-
-@pytest.mark.django_db
-def test_test_connection_treats_an_unknown_task_as_auth_ok(admin_client, upstream):
-    key = LicenseKey(name="Cloud", generate_url=upstream.generate_url, query_status_url=upstream.query_status_url)
+def _key(name, base):
+    key = LicenseKey(name=name, generate_url=base + "/generate", query_status_url=base + "/query_status")
     key.secret = SECRET
     key.save()
-    upstream.script("query_status", Reply(404, {"message": "no such task"}))
+    return key
+
+
+def _test_connection(admin_client, *keys) -> str:
     response = admin_client.post(reverse("admin:keys_licensekey_changelist"),
-                                 {"action": "test_connection", "_selected_action": [key.pk]}, follow=True)
-    assert "Cloud: reachable, auth ok (HTTP 404 for a made-up task, as expected)." in response.content.decode()
+                                 {"action": "test_connection", "_selected_action": [k.pk for k in keys]}, follow=True)
+    return html_lib.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_test_connection_says_only_what_it_proved(admin_client, upstream):
+    ok, down = _key("A ok", upstream.url), _key("C down", "http://127.0.0.1:9")
+    upstream.script("query_status", Reply(404, {"message": "no such task"}))
+    upstream.script("generate", Reply(400, {"message": "Give one visual source", "errors": {"visual": "missing"}}))
+    html = _test_connection(admin_client, ok, down)
+    assert ("A ok: the status service answered (HTTP 404 for a made-up task); the video service did not refuse "
+            "the license (HTTP 400 for a deliberately empty request). That is as far as a test can go without "
+            "making a video: the first job proves the license.") in html
+    assert "auth ok" not in html
+    assert "C down: the status service is not reachable" in html and "could not be checked" in html
+    probe = upstream.calls("generate")[0]
+    assert probe["json"] == {"license": SECRET}  # no visual, no audio: nothing can be made or billed
+    assert upstream.calls("query_status")[0]["query"]["task_id"].startswith("portal-connection-test-")
+
+
+@pytest.mark.django_db
+def test_test_connection_finds_a_refused_license_that_a_made_up_task_hides(admin_client, upstream):
+    """The newcomer's case: a strict upstream answers 404 for any unknown task, so the old
+    probe said "auth ok" for a license it rejects on /generate."""
+    key = _key("Cloud", upstream.url)
+    upstream.script("query_status", Reply(404, {"message": "Task not found"}))
+    upstream.script("generate", Reply(400, {"message": "license not recognised",
+                                            "errors": {"license": "license not recognised"}}))
+    html = _test_connection(admin_client, key)
+    assert "Cloud: license REFUSED: the video service rejected it (HTTP 400: license not recognised)." in html
+
+
+@pytest.mark.django_db
+def test_test_connection_reports_a_refusal_by_the_status_service(admin_client, upstream):
+    key = _key("B refused", upstream.url)
+    upstream.script("query_status", Reply(401, {"message": "bad license"}))
+    html = _test_connection(admin_client, key)
+    assert "B refused: license REFUSED: the status service rejected it (HTTP 401: bad license)." in html
 
 
 @pytest.mark.django_db
