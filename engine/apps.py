@@ -42,7 +42,7 @@ def check_fault_spec(app_configs, **kwargs):
 
 class EngineConfig(AppConfig):
     name = "engine"
-    verbose_name = "Local NavTalk engine"
+    verbose_name = "Local engine (tests and diagnostics)"
 
     def ready(self):
         checks.register(check_fault_spec)

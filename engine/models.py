@@ -57,6 +57,8 @@ class EngineLicense(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "extra engine license (tests, fault injection)"
+        verbose_name_plural = "extra engine licenses (tests, fault injection)"
 
     def __str__(self):
         return f"{self.name} ({self.hint})"
@@ -121,6 +123,7 @@ class EngineTask(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "engine render task"
 
     def __str__(self):
         return f"{self.task_id} ({self.status})"

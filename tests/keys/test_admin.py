@@ -1,8 +1,7 @@
 """Admin: write-only license secrets, key rotation, Test connection, characters, jobs."""
 
-import re
-
 import html as html_lib
+import re
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
@@ -10,8 +9,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from keys import crypto
 from jobs.models import Character, Job, JobEvent
+from keys import crypto
 from keys.models import LicenseKey
 from tests.conftest import Reply
 
@@ -209,3 +208,18 @@ def test_team_admin_shows_members_and_masked_key(admin_client, alice):
     html = admin_client.get(reverse("admin:accounts_team_change", args=[team.pk])).content.decode()
     assert "membership_set-0-user" in html
     assert "Acme key (sk-…CRET)" in html
+
+
+@pytest.mark.django_db
+def test_the_key_page_shows_plain_links_and_when_a_key_was_last_used(admin_client, upstream):
+    key = _key("Cloud", upstream.url)
+    page = admin_client.get(reverse("admin:keys_licensekey_change", args=[key.pk])).content.decode()
+    assert "Currently:" not in page  # Django's URL widget said so above URLs never set
+    listing = admin_client.get(reverse("admin:keys_licensekey_changelist")).content.decode()
+    assert ">Last used<" in listing and ">never<" in listing
+
+
+@pytest.mark.django_db
+def test_the_engines_own_licenses_are_not_mistaken_for_license_keys(admin_client):
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Engine licenses" not in index and "Local engine (tests and diagnostics)" in index
