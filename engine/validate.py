@@ -249,7 +249,7 @@ def validate_generate(body, *, content_max_chars: int, audio_max_bytes: int,
                 cleaned[field] = number
     if body.get("parsing_mode") is not None:
         mode = body["parsing_mode"]
-        if mode not in PARSING_MODES:
+        if not isinstance(mode, str) or mode not in PARSING_MODES:  # a list or object is unhashable
             errors["parsing_mode"] = f"parsing_mode must be \"jaw\" or \"raw\" (got {str(mode)[:20]!r})."
         else:
             cleaned["parsing_mode"] = mode

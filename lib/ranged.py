@@ -55,7 +55,7 @@ def ranged_file_response(request, path, *, content_type: str, cache_control: str
                          unsatisfiable=None, filename: str | None = None, attachment: bool = False):
     """A 200 (whole file) or 206 (one range) response for the file at `path`, with ETag,
     Last-Modified and Accept-Ranges. Raises FileNotFoundError when the file is missing.
-    `unsatisfiable(size)` builds the 416 response (default: an empty body)."""
+    `unsatisfiable(size)` builds the 416 response (default: a plain-text sentence)."""
     stat = os.stat(path)
     size = stat.st_size
     etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
@@ -66,7 +66,8 @@ def ranged_file_response(request, path, *, content_type: str, cache_control: str
     if wanted == "unsatisfiable":
         if unsatisfiable is not None:
             return unsatisfiable(size)
-        response = HttpResponse(status=416)
+        response = HttpResponse(f"The requested range is outside the file ({size} bytes). Ask for bytes 0-{size - 1}.",
+                                status=416, content_type="text/plain; charset=utf-8")
         response["Content-Range"] = f"bytes */{size}"
         return response
     if wanted is None:

@@ -24,11 +24,11 @@ def test_depth_counting_ignores_brackets_inside_strings():
 def test_a_lone_surrogate_is_refused_not_a_500(api):  # noqa: F811
     response = api.generate(raw=b'{"license": "\\ud800", "character_name": "navtalk.Leo"}')
     assert response.status_code == 401
-    response = api.generate(raw=('{"license": "%s", "character_name": "navtalk.Leo", "voice": "nova", '
-                                 '"content": "hi \\udfff there"}' % ALICE).encode())
+    response = api.generate(raw=(f'{{"license": "{ALICE}", "character_name": "navtalk.Leo", "voice": "nova", '
+                                 '"content": "hi \\udfff there"}').encode())
     assert response.status_code == 400
     assert "not valid text" in response.json()["errors"]["content"]
-    response = api.generate(raw=('{"license": "%s", "\\ud800": 1}' % ALICE).encode())
+    response = api.generate(raw=(f'{{"license": "{ALICE}", "\\ud800": 1}}').encode())
     assert response.status_code == 400
 
 
@@ -41,3 +41,11 @@ def test_a_malformed_link_is_a_400_with_a_field_message(api, url, words):  # noq
     response = api.generate(body)
     assert response.status_code == 400
     assert words in response.json()["errors"]["image_url"]
+
+
+@pytest.mark.parametrize("mode", [[], {}, ["jaw"], {"a": 1}])
+def test_an_unhashable_parsing_mode_is_a_400(api, mode):  # noqa: F811
+    body = {"license": ALICE, **GOOD, "parsing_mode": mode}
+    response = api.generate(body)
+    assert response.status_code == 400
+    assert "parsing_mode must be" in response.json()["errors"]["parsing_mode"]
