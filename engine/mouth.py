@@ -35,7 +35,7 @@ LIFT = 0.12  # opening wider than the source, the upper lip rises by this share 
 UP_CAP = 0.5  # ... but by at most this share of its own thickness
 SEAM_DARK = 0.42  # darkness of the line where closed lips meet
 MAX_GAP = 0.40  # lip gap at full loudness, as a fraction of mouth width (bbox_shift scales it)
-ROUND_NARROW, SPREAD_WIDEN = 0.30, 0.10  # width change at full rounding / spreading
+ROUND_NARROW, SPREAD_WIDEN = 0.22, 0.10  # width change at full rounding / spreading
 
 
 def _smooth(t):
@@ -183,7 +183,7 @@ class MouthRig:
         fx = np.arange(self.pw, dtype=np.float32) - self.ox
         fy = self.rows - self.oy
         d = fx - self.xm
-        wx = 1.0 - _smooth((np.abs(d) - self.hw) / (0.8 * self.hw))
+        wx = 1.0 - _smooth((np.abs(d) - 0.8 * self.hw) / (0.6 * self.hw))
         up = _smooth((fy - self.top_row) / max(-self.top_row * 0.6, 1.0))
         down = 1.0 - _smooth((fy - self.low_row) / max(0.5 * (self.chin_row - self.low_row), 1.0))
         return (-k * d * wx)[None, :] * (up * down)[:, None]

@@ -31,9 +31,9 @@ class Shape:
     spread: float = 0.0
     close: float = 0.0
 
-    def quantised(self, levels: int = 48) -> Shape:
+    def quantised(self, levels: int = 24) -> Shape:
         q = lambda v, n: round(float(np.clip(v, 0.0, 1.0)) * n) / n  # noqa: E731
-        return Shape(q(self.open, levels), q(self.round, 8), q(self.spread, 8), q(self.close, 4))
+        return Shape(q(self.open, levels), q(self.round, 4), q(self.spread, 4), q(self.close, 1))
 
 
 # class -> (openness scale, round, spread, close)
