@@ -208,11 +208,12 @@ NAVTALK_READ_TIMEOUT = env.float("NAVTALK_READ_TIMEOUT", default=30.0)
 
 # The job pipeline.
 JOB_DEADLINE_SECONDS = env.int("JOB_DEADLINE_SECONDS", default=15 * 60)
-JOB_EXPECTED_SECONDS = env.float("JOB_EXPECTED_SECONDS", default=20.0)  # before any history exists
 POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=200)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)
 POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=0.5)
 POLL_MAX_BACKOFF_SECONDS = env.float("POLL_MAX_BACKOFF_SECONDS", default=30.0)
+# > 0: poll every job at this fixed interval instead of the learned schedule (jobs.schedule).
+POLL_FIXED_SECONDS = env.float("POLL_FIXED_SECONDS", default=0.0)
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=60.0)
 RECONCILE_DISPATCH_GRACE_SECONDS = env.float("RECONCILE_DISPATCH_GRACE_SECONDS", default=30.0)
 SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=5)
@@ -358,13 +359,23 @@ DEFAULT_EXCEPTION_REPORTER = "navtalk_portal.reporting.SecretsReporter"
 # Content-Security-Policy (Django's own middleware): scripts and styles from this origin
 # or with the per-response nonce ({{ csp_nonce }}, the admin uses it), never inline ones;
 # media may come from the video service's https links and from the create form's local
-# previews (blob:). CSP_REPORT_ONLY=True sends it as Content-Security-Policy-Report-Only.
+# previews (blob:), and from this portal's and the engine's configured addresses (so a
+# page opened at localhost still shows results and character pictures served under
+# 127.0.0.1). CSP_REPORT_ONLY=True sends it as Content-Security-Policy-Report-Only.
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+_MEDIA_ORIGINS = sorted({o for o in (_origin(PUBLIC_BASE_URL), _origin(ENGINE_BASE_URL)) if o})
 _CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.NONCE],
-    "img-src": [CSP.SELF, "https:", "data:", "blob:"],
-    "media-src": [CSP.SELF, "https:", "blob:"],
+    "img-src": [CSP.SELF, "https:", "data:", "blob:", *_MEDIA_ORIGINS],
+    "media-src": [CSP.SELF, "https:", "blob:", *_MEDIA_ORIGINS],
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -60,3 +60,16 @@ def test_the_admin_pages_need_nothing_inline_but_nonced_tags(client, alice, make
         response = client.get(url)
         assert response.status_code == 200
         _assert_strict(response)
+
+
+@pytest.mark.django_db
+def test_results_and_pictures_from_the_configured_addresses_are_allowed(logged_in):
+    """A page opened at http://localhost:8000 shows results and character pictures that
+    the engine serves under PUBLIC_BASE_URL (http://127.0.0.1:8000 by default)."""
+    from django.conf import settings
+
+    policy = logged_in.get("/").headers["Content-Security-Policy"]
+    engine_origin = "/".join(settings.ENGINE_BASE_URL.split("/")[:3])
+    img = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
+    media = next(part for part in policy.split(";") if part.strip().startswith("media-src"))
+    assert engine_origin in img.split() and engine_origin in media.split()
