@@ -31,7 +31,7 @@ class Shape:
     spread: float = 0.0
     close: float = 0.0
 
-    def quantised(self, levels: int = 24) -> Shape:
+    def quantised(self, levels: int = 48) -> Shape:
         q = lambda v, n: round(float(np.clip(v, 0.0, 1.0)) * n) / n  # noqa: E731
         return Shape(q(self.open, levels), q(self.round, 4), q(self.spread, 4), q(self.close, 1))
 
