@@ -21,7 +21,10 @@ from navtalk.contract import GENERATE_FIELDS as KNOWN_FIELDS
 
 URL_MAX_CHARS = 4096
 JSON_MAX_DEPTH = 32  # a /generate body is flat; anything deeper is refused before parsing
-_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# Strings are skipped whole (possessive quantifiers: no backtracking state kept, so a long
+# base64 string costs no memory), brackets outside them are the tokens.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
+_OPEN, _CLOSE = frozenset(b"[{"), frozenset(b"]}")
 
 
 class BadBody(ValueError):
@@ -33,12 +36,12 @@ def json_depth_exceeds(raw: bytes, limit: int = JSON_MAX_DEPTH) -> bool:
     100,000-deep `[[[…]]]` is counted, not parsed)."""
     depth = 0
     for token in _JSON_TOKENS.finditer(raw):
-        char = token.group()[:1]
-        if char in (b"[", b"{"):
+        char = raw[token.start()]  # never token.group(): that would copy a long string
+        if char in _OPEN:
             depth += 1
             if depth > limit:
                 return True
-        elif char in (b"]", b"}"):
+        elif char in _CLOSE:
             depth -= 1
     return False
 
