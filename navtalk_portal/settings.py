@@ -348,7 +348,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # urllib3 logs request lines (with query strings, where /query_status carries the
     # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    # django-axes logs every login at INFO (four lines each, and one per process start):
+    # only lockouts and failures matter in a running studio's log.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }
 
 SESSION_COOKIE_HTTPONLY = True
