@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "jobs",
     "front",
     "engine",
+    "rest_framework",  # the REST API (api/)
+    "drf_spectacular",  # its OpenAPI 3 schema
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static (no CDN)
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +195,32 @@ JOB_MAX_IN_FLIGHT_PER_USER = env.int("JOB_MAX_IN_FLIGHT_PER_USER", default=10)
 JOB_MAX_IN_FLIGHT_PER_TEAM = env.int("JOB_MAX_IN_FLIGHT_PER_TEAM", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# The REST API (api/): personal access tokens, each limited to API_RATE_PER_TOKEN calls
+# ("N/second|minute|hour|day"; counted in Django's cache). A token lives at most
+# API_TOKEN_MAX_DAYS (0: a person may make one that never expires).
+API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="120/minute")
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser",
+                               "rest_framework.parsers.FormParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "NavTalk Portal API",
+    "DESCRIPTION": "Make talking-head videos from scripts: the portal's jobs, with a personal access token "
+                   "(`Authorization: Bearer ntp_…`, made on the portal's API tokens page).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # License keys are encrypted at rest with MultiFernet. The first key encrypts; every
 # key decrypts (rotation: put the new key first, run `manage.py rotate_license_keys`).

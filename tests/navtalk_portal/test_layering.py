@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("navtalk", "lib", "accounts", "keys", "jobs", "front", "engine", "navtalk_portal")
+APPS = ("navtalk", "lib", "accounts", "keys", "jobs", "front", "engine", "api", "navtalk_portal")
 ALLOWED = {
     "navtalk": set(),
     "lib": set(),
@@ -15,6 +15,7 @@ ALLOWED = {
     "jobs": {"accounts", "keys", "lib", "navtalk"},
     "front": {"accounts", "keys", "jobs", "lib", "navtalk"},
     "engine": {"lib", "navtalk"},
+    "api": {"accounts", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
     "navtalk_portal": set(APPS) - {"navtalk_portal"},
 }
 

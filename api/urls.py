@@ -1,0 +1,24 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views, views_docs, views_tokens
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
+                                               throttle_classes=[]), name="schema"),
+    path("docs/", views_docs.docs, name="docs"),
+    path("tokens/", views_tokens.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views_tokens.revoke, name="token_revoke"),
+    path("v1/jobs/", views.JobsView.as_view(), name="jobs"),
+    path("v1/jobs/<uuid:code>/", views.JobView.as_view(), name="job"),
+    path("v1/jobs/<uuid:code>/cancel/", views.CancelView.as_view(), name="job-cancel"),
+    path("v1/jobs/<uuid:code>/retry/", views.RetryView.as_view(), name="job-retry"),
+    path("v1/jobs/<uuid:code>/duplicate/", views.DuplicateView.as_view(), name="job-duplicate"),
+    path("v1/jobs/<uuid:code>/video/", views.VideoView.as_view(), name="job-video"),
+    path("v1/jobs/<uuid:code>/poster/", views.PosterView.as_view(), name="job-poster"),
+    path("v1/characters/", views.CharactersView.as_view(), name="characters"),
+    path("v1/voices/", views.VoicesView.as_view(), name="voices"),
+    path("v1/voices/<str:name>/sample/", views.VoiceSampleView.as_view(), name="voice-sample"),
+    path("v1/usage/", views.UsageView.as_view(), name="usage"),
+]
