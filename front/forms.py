@@ -7,8 +7,9 @@ choose again, ARIA links from fields to their errors, and the summary line.
 
 from django import forms
 from django.conf import settings
+from django.core.files.storage import default_storage
 
-from jobs.models import Job, method_label
+from jobs.models import Job, method_label, upload_to
 
 from .job_inputs import (
     AUDIO_SOURCES,
@@ -19,18 +20,21 @@ from .job_inputs import (
     VISUAL_TYPE,
     JobInputsForm,
     initial_from_job,
+    kept_token,
 )
 
 __all__ = ["AUDIO_SOURCES", "AUDIO_TYPE", "VISUAL_SOURCES", "VISUAL_TYPE", "CreateJobForm", "HistoryFilterForm",
            "initial_from_job"]
 
 CHOOSE_AGAIN = "browsers cannot keep a chosen file when the page reloads, so choose the file again."
+KEPT = "is kept: you do not need to choose it again. Choose a file only to use a different one."
 
 
 class CreateJobForm(JobInputsForm):
     def __init__(self, *args, team, **kwargs):
         super().__init__(*args, team=team, **kwargs)
         self.file_notices: dict[str, str] = {}
+        self.kept_tokens: dict[str, str] = {}
         for name, (low, high) in RANGES.items():
             self.fields[name].widget.attrs.update({"min": low, "max": high,
                                                    "data-default": Job.ADVANCED_DEFAULTS[name]})
@@ -38,6 +42,18 @@ class CreateJobForm(JobInputsForm):
         # clean() says by how much the text is over.
         self.text_max_chars = settings.TEXT_MAX_CHARS
         self.fields["content"].widget.attrs["data-max-chars"] = self.text_max_chars
+
+    def _keep(self, option: str, upload) -> None:
+        """A file that passed validation on a form rejected for another reason is stored
+        now (as it would be for the job) and offered back through a signed token, so the
+        person never has to choose it twice (browsers cannot refill a file input)."""
+        if self.user_id is None:
+            self.file_notices[option] = f"“{upload.name}” looked fine, but {CHOOSE_AGAIN}"
+            return
+        upload.seek(0)
+        name = default_storage.save(upload_to(None, f"upload.{self.extensions[option]}"), upload)
+        self.kept_tokens[option] = kept_token(name, self.user_id, option)
+        self.file_notices[option] = f"“{upload.name}” {KEPT}"
 
     def current_source(self, name: str) -> str:
         """The option to show selected (bound data first, then initial)."""
@@ -51,10 +67,15 @@ class CreateJobForm(JobInputsForm):
             return
         for option in FILE_KIND:
             upload = self.files.get(option)
-            if upload and option not in self._errors and option in self.chosen.values():
-                self.file_notices[option] = f"“{upload.name}” looked fine, but {CHOOSE_AGAIN}"
+            chosen = option in self.chosen.values()
+            if upload and option not in self._errors and chosen:
+                self._keep(option, upload)
             elif option in self._errors and upload:
                 self.file_notices[option] = CHOOSE_AGAIN[0].upper() + CHOOSE_AGAIN[1:]
+            elif chosen and option in self.reused and self.kept_file(option):
+                # Kept from an earlier rejected try: keep offering it.
+                self.kept_tokens[option] = self.data.get(f"kept_{option}")
+                self.file_notices[option] = f"The file you chose before {KEPT}"
         for name in self._errors:
             if name in self.fields:
                 field = self.fields[name]

@@ -13,7 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 
 from jobs.models import Character, Job
@@ -54,6 +56,31 @@ PARSING_MODES = list(contract.PARSING_MODES.items())
 FILE_KIND = {"video_file": "video", "image_file": "image", "audio_file": "audio"}
 
 http_url = URLValidator(schemes=["http", "https"], message="Enter a web link starting with http:// or https://.")
+
+
+KEPT_SALT = "front.kept-upload"
+KEPT_MAX_AGE = 24 * 3600  # a kept upload can be used for a day
+
+
+def kept_token(storage_name: str, user_id, option: str) -> str:
+    """A signed reference to an upload that passed validation on a rejected form, bound
+    to the person and the file's option (so it cannot be replayed by someone else)."""
+    return signing.dumps({"name": storage_name, "user": user_id, "option": option}, salt=KEPT_SALT, compress=True)
+
+
+def kept_upload(token: str, user_id, option: str) -> str:
+    """The storage name a kept-upload token refers to, or '' (tampered, expired, another
+    person's, another option, or the file is gone)."""
+    try:
+        data = signing.loads(token, salt=KEPT_SALT, max_age=KEPT_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return ""
+    if not isinstance(data, dict) or data.get("user") != user_id or data.get("option") != option:
+        return ""
+    name = data.get("name")
+    if not isinstance(name, str) or not name.startswith("uploads/") or ".." in name:
+        return ""
+    return name if default_storage.exists(name) else ""
 
 
 class RangeInput(forms.NumberInput):
@@ -108,9 +135,10 @@ class JobInputsForm(forms.Form):
     title = forms.CharField(required=False, max_length=200, label="Title (optional)")
     reuse_from = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, team, **kwargs):
+    def __init__(self, *args, team, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
+        self.user_id = getattr(user, "pk", None)
         if self.is_bound and any(name not in self.data for name in Job.ADVANCED_DEFAULTS):
             # Absent sliders (a client that did not send them) mean "the default".
             self.data = self.data.copy()
@@ -145,11 +173,16 @@ class JobInputsForm(forms.Form):
             return job.visual_file.name
         return ""
 
+    def kept_file(self, option: str) -> str:
+        """Storage name of this person's upload kept from a rejected form, or ''."""
+        token = (self.data.get(f"kept_{option}") if self.is_bound else "") or ""
+        return kept_upload(token, self.user_id, option) if token and self.user_id is not None else ""
+
     # --- which option is chosen -----------------------------------------------------------
 
     def _has_input(self, option: str) -> bool:
         if option in FILE_KIND:
-            return bool(self.files.get(option))
+            return bool(self.files.get(option)) or bool(self.kept_file(option))
         return bool((self.data.get(option) or "").strip())
 
     def _pick(self, name: str) -> str | None:
@@ -217,6 +250,8 @@ class JobInputsForm(forms.Form):
                     self.extensions[option] = check_upload(upload, FILE_KIND[option])
                 except ValidationError as exc:
                     self.add_error(option, exc)
+            elif kept := self.kept_file(option):
+                self.reused[option] = kept
             elif self.reusable_file(option):
                 self.reused[option] = self.reusable_file(option)
             else:

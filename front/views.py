@@ -69,7 +69,7 @@ def _default_initial(characters_exist: bool) -> dict:
 def create(request):
     team = request.team
     if request.method == "POST":
-        form = CreateJobForm(request.POST, request.FILES, team=team)
+        form = CreateJobForm(request.POST, request.FILES, team=team, user=request.user)
         key = key_for_team(team)
         if form.is_valid() and key is not None:
             try:

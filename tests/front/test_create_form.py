@@ -390,13 +390,13 @@ def test_it_limits_the_text(logged_in, settings):
 
 
 @pytest.mark.django_db
-def test_it_asks_to_choose_a_valid_file_again_after_another_error(logged_in):
+def test_it_keeps_a_valid_file_after_another_error(logged_in, media_root):
     response = post(logged_in, visual_source="image_file", image_file=png("me.png"), audio_source="content",
                     content="Hi")
     assert error_beside(response, "voice") == "Choose a voice for the text."
     assert error_beside(response, "image_file") is None
-    assert "“me.png” looked fine, but browsers cannot keep a chosen file when the page reloads, so choose " \
-           "the file again." in html.unescape(response.content.decode())
+    assert "“me.png” is kept: you do not need to choose it again. Choose a file only to use a different " \
+           "one." in html.unescape(response.content.decode())
 
 
 @pytest.mark.django_db
@@ -531,3 +531,36 @@ def test_a_repeated_radio_is_read_as_its_one_value_not_a_server_error(logged_in,
     body = "visual_source=nonsense&visual_source=&audio_source=content&content=Hi&voice=ash"
     response = logged_in.post(reverse("jobs:create"), body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and error_beside(response, "visual_source")
+
+
+@pytest.mark.django_db
+def test_a_rejected_form_keeps_an_upload_that_passed_so_it_is_never_chosen_twice(logged_in, alice, media_root):
+    """The newcomer had to choose a valid photo again after an audio error."""
+    first = post(logged_in, visual_source="image_file", image_file=png("face.png"), audio_source="audio_url",
+                 audio_url="")  # the audio link is missing: rejected
+    page = first.content.decode()
+    assert first.status_code == 200 and error_beside(first, "audio_url")
+    assert "“face.png” is kept: you do not need to choose it again." in html.unescape(page)
+    token = re.search(r'name="kept_image_file" value="([^"]+)"', page).group(1)
+    assert Job.objects.count() == 0
+
+    second = post(logged_in, visual_source="image_file", audio_source="audio_url",
+                  audio_url="https://example.com/a.mp3", kept_image_file=token)  # no file chosen this time
+    assert second.status_code == 302
+    job = Job.objects.get()
+    assert job.visual_file.name.startswith("uploads/") and job.visual_file.read()[:8] == png_bytes()[:8]
+
+
+@pytest.mark.django_db
+def test_a_kept_upload_token_works_only_for_the_person_it_was_made_for(client, alice, bob, media_root):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from front.job_inputs import kept_token
+
+    name = default_storage.save("uploads/kept.png", ContentFile(png_bytes()))
+    client.force_login(bob)
+    response = post(client, visual_source="image_file", audio_source="audio_url",
+                    audio_url="https://example.com/a.mp3", kept_image_file=kept_token(name, alice.pk, "image_file"))
+    assert response.status_code == 200 and error_beside(response, "image_file") == "Choose a photo to upload."
+    assert Job.objects.count() == 0
