@@ -10,7 +10,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
-    fields = ["user", "created_at"]
+    fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
 
 

@@ -1,5 +1,6 @@
-"""Who may open a page: the one place views ask. `team_required` puts the person's
-current team on `request.team` (a plain object) or shows the no-team page."""
+"""Who may open a page. `team_required` puts the person's current team on `request.team`
+and their membership on `request.membership` (plain objects; the role is also on
+`request.role`) or shows the no-team page. What a role may do is `accounts.permissions`."""
 
 from functools import wraps
 
@@ -26,6 +27,8 @@ def team_required(view):
         if team is None:
             return render(request, "jobs/no_team.html")
         request.team = team
+        request.membership = _unwrap(getattr(request, "membership", None))
+        request.role = request.membership.role if request.membership is not None else None
         return view(request, *args, **kwargs)
 
     return wrapper

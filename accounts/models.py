@@ -22,15 +22,53 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
+    """A person in a team, with a role (what the role may do: `accounts.permissions`)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        CREATOR = "creator", "Creator"
+        VIEWER = "viewer", "Viewer"
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CREATOR,
+                            help_text="Owner/admin: manage members, keys and quotas. Creator: make videos, act on "
+                                      "their own. Viewer: see and download the team's videos.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]
 
     def __str__(self):
-        return f"{self.user} in {self.team}"
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Invitation(models.Model):
+    """A link that makes whoever opens it (logged in) a member of `team` with `role`.
+
+    Only a hash of the link's token is stored; the link is shown once to the admin who
+    made it. It works once (`used_at` is set by a conditional UPDATE) and until `expires_at`.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.CREATOR)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(blank=True, help_text="Where the link was sent, if it was emailed.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation to {self.team} as {self.role}"
 
 
 class Profile(models.Model):

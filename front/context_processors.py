@@ -1,5 +1,6 @@
 from functools import cache
 
+from accounts.permissions import RoleActions
 from jobs import notifications
 
 
@@ -13,4 +14,5 @@ def portal(request):
         team = request.team
         return notifications.unseen_count(user, team) if team else 0
 
-    return {"current_team": request.team, "user_teams": user.teams.all(), "unseen_count": unseen_count}
+    return {"current_team": request.team, "user_teams": user.teams.all(), "unseen_count": unseen_count,
+            "can": RoleActions(request)}

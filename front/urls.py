@@ -2,7 +2,7 @@ from django.urls import path
 
 from jobs import media
 
-from . import views, views_live, views_notifications, views_results, voices
+from . import views, views_live, views_members, views_notifications, views_results, voices
 
 app_name = "jobs"
 urlpatterns = [
@@ -21,5 +21,11 @@ urlpatterns = [
     path("notifications/", views_notifications.notifications_page, name="notifications"),
     path("voices/<str:name>.wav", voices.voice_sample, name="voice_sample"),
     path("team/switch/", views.switch_team, name="switch_team"),
+    path("team/members/", views_members.members_page, name="members"),
+    path("team/members/<int:membership_id>/role/", views_members.change_role, name="member_role"),
+    path("team/members/<int:membership_id>/remove/", views_members.remove, name="member_remove"),
+    path("team/invitations/", views_members.invite, name="invite"),
+    path("team/invitations/<int:invitation_id>/withdraw/", views_members.revoke, name="invite_revoke"),
+    path("join/<str:token>/", views_members.join, name="join"),
     path("m/<str:token>/", media.public_media, name="public_media"),
 ]

@@ -1,5 +1,6 @@
 """The portal's pages. Function views; every job query is scoped to `request.team`
-through `jobs.selectors`, so another team's job is a 404 (never a 403)."""
+through `jobs.selectors`, so another team's job is a 404 (never a 403). What the
+person's role allows is asked of `accounts.permissions` (a 403 in plain words)."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,17 +12,25 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import team_required
+from accounts import permissions as perms
 from accounts.middleware import SESSION_KEY
 from accounts.models import Team
+from accounts.permissions import permission_required
 from jobs import selectors, services
 from jobs.limits import JobLimitReached
 from jobs.models import Job, method_label
 from keys.selection import key_for_team
 from navtalk import contract
 
-from .forms import AUDIO_SOURCES, AUDIO_TYPE, VISUAL_SOURCES, VISUAL_TYPE, CreateJobForm, HistoryFilterForm, \
-    initial_from_job
+from .forms import (
+    AUDIO_SOURCES,
+    AUDIO_TYPE,
+    VISUAL_SOURCES,
+    VISUAL_TYPE,
+    CreateJobForm,
+    HistoryFilterForm,
+    initial_from_job,
+)
 from .media_warning import public_base_warning
 
 HISTORY_PER_PAGE = 25
@@ -65,11 +74,14 @@ def _default_initial(characters_exist: bool) -> dict:
     return {"visual_source": "character" if characters_exist else "image_file", "audio_source": "content"}
 
 
-@team_required
+@permission_required(perms.VIEW)
 def create(request):
+    if request.method == "GET" and not perms.allowed(request.role, perms.CREATE_JOB):
+        return redirect("jobs:gallery")  # the start page (after login, the logo) of someone who only watches
+    perms.require(request, perms.CREATE_JOB)
     team = request.team
     if request.method == "POST":
-        form = CreateJobForm(request.POST, request.FILES, team=team, user=request.user)
+        form = CreateJobForm(request.POST, request.FILES, team=team)
         key = key_for_team(team)
         if form.is_valid() and key is not None:
             try:
@@ -87,7 +99,7 @@ def create(request):
     return _create_page(request, CreateJobForm(team=team, initial=initial))
 
 
-@team_required
+@permission_required(perms.CREATE_JOB)
 def duplicate(request, code):
     job = selectors.job_for(request.team, code)
     form = CreateJobForm(team=request.team, initial=initial_from_job(job))
@@ -105,13 +117,13 @@ def _job_context(job: Job) -> dict:
             **selectors.redacted_failure(job)}
 
 
-@team_required
+@permission_required(perms.VIEW)
 def detail(request, code):
     job = selectors.job_for(request.team, code)
     return render(request, "jobs/detail.html", _job_context(job))
 
 
-@team_required
+@permission_required(perms.VIEW)
 def status(request, code):
     """The live part of the detail page, polled by portal.js while the job is in flight."""
     job = selectors.job_for(request.team, code)
@@ -121,9 +133,10 @@ def status(request, code):
 
 
 @require_POST
-@team_required
+@permission_required(perms.RETRY_JOB)
 def retry(request, code):
     job = selectors.job_for(request.team, code)
+    perms.require(request, perms.RETRY_JOB, job=job)
     if services.job_retry(job, request.user):
         messages.success(request, f"Sent again (attempt {job.attempt}).")
     else:
@@ -133,9 +146,10 @@ def retry(request, code):
 
 
 @require_POST
-@team_required
+@permission_required(perms.CANCEL_JOB)
 def cancel(request, code):
     job = selectors.job_for(request.team, code)
+    perms.require(request, perms.CANCEL_JOB, job=job)
     if services.job_cancel(job, request.user):
         messages.success(request, "Canceled. The portal stopped tracking this job.")
     else:
@@ -146,7 +160,7 @@ def cancel(request, code):
 # --- lists ----------------------------------------------------------------------------
 
 
-@team_required
+@permission_required(perms.VIEW)
 def history(request):
     members = selectors.team_members(request.team)
     form = HistoryFilterForm(request.GET or None, methods=selectors.METHOD_LABELS, members=members)
@@ -157,7 +171,7 @@ def history(request):
     return render(request, "jobs/history.html", {"form": form, "page": page, "filtered": bool(filters)})
 
 
-@team_required
+@permission_required(perms.VIEW)
 def gallery(request):
     page = selectors.keyset_page(selectors.gallery(request.team), after=request.GET.get("after"),
                                  before=request.GET.get("before"), per_page=GALLERY_PER_PAGE)

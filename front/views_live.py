@@ -11,7 +11,8 @@ import uuid
 
 from django.shortcuts import render
 
-from accounts.decorators import team_required
+from accounts import permissions as perms
+from accounts.permissions import permission_required
 from jobs import selectors
 
 MAX_CODES = 100
@@ -28,7 +29,7 @@ def _codes(values) -> list[uuid.UUID]:
     return codes
 
 
-@team_required
+@permission_required(perms.VIEW)
 def live(request):
     view = request.GET.get("view")
     template = TEMPLATES.get(view, TEMPLATES["history"])

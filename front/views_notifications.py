@@ -5,8 +5,9 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from accounts.decorators import team_required
+from accounts import permissions as perms
 from accounts.models import Profile
+from accounts.permissions import permission_required
 from jobs import notifications
 
 
@@ -19,7 +20,7 @@ class NotificationSettingsForm(forms.ModelForm):
         help_texts = {"email_on_done": "", "email_on_failed": ""}
 
 
-@team_required
+@permission_required(perms.VIEW)
 def notifications_page(request):
     # Read the lists before profile_for: a first visit creates the profile (seen "now").
     new = list(notifications.unseen(request.user, request.team).select_related("created_by")[:50])

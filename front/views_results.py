@@ -12,7 +12,8 @@ from django.shortcuts import redirect
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import team_required
+from accounts import permissions as perms
+from accounts.permissions import permission_required
 from jobs import archive, selectors
 from jobs.models import Job
 from lib.ranged import ranged_file_response
@@ -35,25 +36,28 @@ def _serve(request, path: str, **kwargs):
 
 
 @require_GET
-@team_required
+@permission_required(perms.VIEW)
 def video(request, code):
     job = selectors.job_for(request.team, code)
+    if request.GET.get("download") == "1":
+        perms.require(request, perms.DOWNLOAD, job=job)
     name = (slugify(job.title) or "video")[:80] + ".mp4"
     return _serve(request, _archived_path(job, "archive_file"), content_type="video/mp4", cache_control=PRIVATE,
                   filename=name, attachment=request.GET.get("download") == "1")
 
 
 @require_GET
-@team_required
+@permission_required(perms.VIEW)
 def poster(request, code):
     job = selectors.job_for(request.team, code)
     return _serve(request, _archived_path(job, "poster_file"), content_type="image/jpeg", cache_control=PRIVATE)
 
 
 @require_POST
-@team_required
+@permission_required(perms.RETRY_JOB)
 def archive_again(request, code):
     job = selectors.job_for(request.team, code)
+    perms.require(request, perms.RETRY_JOB, job=job)
     if archive.retry_archive(job):
         messages.success(request, "Archiving again. The archived copy will play here when it is ready.")
     else:

@@ -7,6 +7,7 @@ from django import template
 from django.core import signing
 from django.urls import reverse
 
+from accounts.permissions import allowed
 from jobs.media import SALT
 from navtalk.contract import CIRCLED
 
@@ -138,3 +139,11 @@ def range_ends(help_text) -> list[str]:
         return []
     left, right = (part.strip() for part in text.split("↔", 1))
     return [left.split(":", 1)[-1].strip(), right]
+
+
+@register.simple_tag(takes_context=True)
+def may(context, action: str, job=None) -> bool:
+    """`{% may "retry_job" job as can_retry %}`: the current role's answer for this job
+    (accounts.permissions), so a page shows only the buttons a person may use."""
+    request = context.get("request")
+    return allowed(getattr(request, "role", None), action, user=getattr(request, "user", None), job=job)

@@ -58,7 +58,8 @@ class Command(BaseCommand):
         studio, _ = Team.objects.get_or_create(name=team)
         if key_for_team(studio) is None:
             assign_key(studio, key)
-        Membership.objects.get_or_create(team=studio, user=admin)
+        # The first admin owns the first team (manages its members, keys and quotas in the portal).
+        Membership.objects.get_or_create(team=studio, user=admin, defaults={"role": Membership.Role.OWNER})
 
         if password:
             _write_first_login(admin.get_username(), password)

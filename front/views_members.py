@@ -1,0 +1,129 @@
+"""The team page: its members and their roles, and invitation links (owners and admins).
+
+Changes go through `accounts.members` (which keeps a team's last owner); joining by a
+link is open to any logged-in person holding a valid link.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import members
+from accounts import permissions as perms
+from accounts.middleware import SESSION_KEY
+from accounts.models import Membership
+from accounts.permissions import permission_required
+
+NEW_LINK_KEY = "team:new-invitation-link"
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.CREATOR,
+                             help_text="Viewers watch and download; creators also make videos; admins and owners "
+                                       "also manage members, keys and quotas.")
+    days = forms.TypedChoiceField(label="The link works for", coerce=int, initial=7,
+                                  choices=[(d, f"{d} day" + ("" if d == 1 else "s")) for d in members.INVITATION_DAYS])
+    email = forms.EmailField(label="Email it to (optional)", required=False,
+                             help_text="Leave empty to copy the link yourself.")
+
+
+def _page(request, invite_form, status=200):
+    team_members = (Membership.objects.filter(team=request.team).select_related("user")
+                    .order_by("user__username"))
+    context = {"members": team_members, "invitations": members.pending_invitations(request.team),
+               "invite_form": invite_form, "roles": Membership.Role.choices,
+               "new_link": request.session.pop(NEW_LINK_KEY, None) if request.method == "GET" else None}
+    return render(request, "team/members.html", context, status=status)
+
+
+@permission_required(perms.MANAGE_MEMBERS)
+def members_page(request):
+    return _page(request, InviteForm())
+
+
+@require_POST
+@permission_required(perms.MANAGE_MEMBERS)
+def change_role(request, membership_id):
+    try:
+        target = members.change_role(request.membership, membership_id, request.POST.get("role", ""))
+    except members.MemberChangeRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{target.user.get_username()} is now {target.get_role_display().lower()}.")
+    return redirect("jobs:members")
+
+
+@require_POST
+@permission_required(perms.MANAGE_MEMBERS)
+def remove(request, membership_id):
+    try:
+        target = members.remove_member(request.membership, membership_id)
+    except members.MemberChangeRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{target.user.get_username()} was removed from {request.team.name}.")
+        if target.user_id == request.user.pk:
+            request.session.pop(SESSION_KEY, None)
+            return redirect("jobs:gallery")
+    return redirect("jobs:members")
+
+
+@require_POST
+@permission_required(perms.MANAGE_MEMBERS)
+def invite(request):
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    try:
+        _invitation, token = members.create_invitation(request.membership, **form.cleaned_data)
+    except members.MemberChangeRefused as exc:
+        form.add_error("role", exc.message)
+        return _page(request, form, status=400)
+    link = request.build_absolute_uri(reverse("jobs:join", args=[token]))
+    email = form.cleaned_data["email"]
+    if email:
+        try:
+            send_mail(f"You are invited to {request.team.name} on NavTalk Portal",
+                      f"{request.user.get_username()} invites you to the team {request.team.name}.\n\n"
+                      f"Open this link (log in first if asked) to join:\n{link}\n\n"
+                      f"It works once, for {form.cleaned_data['days']} day(s).",
+                      settings.DEFAULT_FROM_EMAIL, [email])
+            messages.success(request, f"Invitation sent to {email}.")
+        except OSError:
+            messages.warning(request, f"The email to {email} could not be sent; copy the link below instead.")
+    request.session[NEW_LINK_KEY] = link  # shown once, on the next page
+    return redirect("jobs:members")
+
+
+@require_POST
+@permission_required(perms.MANAGE_MEMBERS)
+def revoke(request, invitation_id):
+    if members.revoke_invitation(request.membership, invitation_id):
+        messages.success(request, "Invitation withdrawn; its link no longer works.")
+    else:
+        messages.warning(request, "That invitation was already used or withdrawn.")
+    return redirect("jobs:members")
+
+
+@login_required
+def join(request, token):
+    """Open an invitation link: see which team and role, then join with one button."""
+    try:
+        invitation = members.invitation_for(token)
+    except members.MemberChangeRefused as exc:
+        return render(request, "team/join.html", {"problem": exc.message}, status=410)
+    if request.method == "POST":
+        try:
+            membership = members.accept_invitation(token, request.user)
+        except members.MemberChangeRefused as exc:
+            return render(request, "team/join.html", {"problem": exc.message}, status=409)
+        request.session[SESSION_KEY] = membership.team_id
+        messages.success(request, f"Welcome to {invitation.team.name}. You joined as "
+                                  f"{membership.get_role_display().lower()}.")
+        return redirect("jobs:create")
+    return render(request, "team/join.html", {"invitation": invitation})
