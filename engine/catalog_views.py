@@ -20,9 +20,11 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from lib.ranged import ranged_file_response
+from lib.ranged import ranged_file_response, ranged_storage_response
+from lib.storage import upload
 from navtalk.contract import VOICES
 
+from . import services
 from .characters import CHARACTERS
 
 log = logging.getLogger(__name__)
@@ -56,23 +58,33 @@ def character_image(request, name):
                                 cache_control="public, max-age=86400")
 
 
-def sample_path(voice: str) -> Path:
-    return Path(settings.ENGINE_MEDIA_ROOT) / "voices" / f"{voice}.wav"
+def sample_name(voice: str) -> str:
+    return f"voices/{voice}.wav"
 
 
-def ensure_sample(voice: str) -> Path:
-    """The sample's path, rendering it first (in a child process: the web process stays
-    free of the TTS's native library) under a file lock, so concurrent requests render once."""
-    path = sample_path(voice)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
+def ensure_sample(voice: str) -> str:
+    """The sample's name in the engine's storage, rendering it first (in a child process:
+    the web process stays free of the TTS's native library) into this node's scratch
+    folder, then storing it. A file lock makes concurrent requests on one node render
+    once; two nodes may both render a missing sample once, which is harmless (the same
+    sentence, stored under the same name)."""
+    name = sample_name(voice)
+    store = services.storage()
+    if store.exists(name):
+        return name
+    scratch = Path(settings.ENGINE_MEDIA_ROOT) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    path = scratch / f"voice-{voice}.wav"
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not path.exists():
+        if not store.exists(name):
             subprocess.run([sys.executable, "-c", _SCRIPT, SAMPLE_TEXT.format(name=voice.capitalize()), voice,
                             str(path)], cwd=settings.BASE_DIR, check=True, timeout=120, capture_output=True)
-    return path
+            try:
+                upload(store, name, path)
+            finally:
+                path.unlink(missing_ok=True)
+    return name
 
 
 @require_GET
@@ -80,12 +92,13 @@ def voice_sample(request, voice):
     if voice not in VOICES:
         raise Http404("No such voice.")
     try:
-        path = ensure_sample(voice)
+        name = ensure_sample(voice)
     except (subprocess.SubprocessError, OSError) as exc:
         stderr = (getattr(exc, "stderr", b"") or b"").decode(errors="replace")[-2000:]
         log.error("engine: voice sample %s could not be rendered: %s %s", voice, exc, stderr)
         return HttpResponse("This voice sample could not be made right now. Try again in a minute.",
                             status=503, content_type="text/plain")
-    response = ranged_file_response(request, path, content_type="audio/wav", cache_control="public, max-age=86400")
+    response = ranged_storage_response(request, services.storage(), name, content_type="audio/wav",
+                                       cache_control="public, max-age=86400")
     response["X-Content-Type-Options"] = "nosniff"
     return response

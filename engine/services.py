@@ -104,7 +104,35 @@ def call_counts(fp: str) -> dict:
 # --- tasks: creation and status -----------------------------------------------------
 
 def media_root() -> Path:
+    """This node's local folder (scratch space, and the files when storage is the filesystem)."""
     return Path(settings.ENGINE_MEDIA_ROOT)
+
+
+def storage():
+    """The engine's own storage, from its settings at call time (never the portal's
+    STORAGES): ENGINE_MEDIA_ROOT on the filesystem, or S3 when ENGINE_S3_BUCKET is set,
+    under ENGINE_S3_PREFIX. Inputs, results, the instant clip and voice samples live here,
+    so an engine worker on another machine reads what the web node wrote."""
+    if not settings.ENGINE_S3_BUCKET:
+        from django.core.files.storage import FileSystemStorage
+
+        return FileSystemStorage(location=media_root())
+    from lib.storage import s3_options
+
+    key = (settings.ENGINE_S3_ENDPOINT_URL, settings.ENGINE_S3_BUCKET, settings.ENGINE_S3_ACCESS_KEY_ID,
+           settings.ENGINE_S3_SECRET_ACCESS_KEY, settings.ENGINE_S3_REGION, settings.ENGINE_S3_PREFIX,
+           settings.ENGINE_MEDIA_URL_MAX_AGE)
+    cached = _S3.get(key)
+    if cached is None:
+        from storages.backends.s3 import S3Storage
+
+        cached = _S3[key] = S3Storage(**s3_options(
+            endpoint_url=key[0], bucket=key[1], access_key=key[2], secret_key=key[3], region=key[4],
+            location=key[5], url_max_age=key[6]))
+    return cached
+
+
+_S3: dict = {}
 
 
 MEDIA_SALT = "engine.media"
@@ -137,10 +165,10 @@ def create_task(caller: Caller, cleaned: dict) -> EngineTask:
     if "audio_bytes" in cleaned:
         request["audio_base64"] = {"kind": cleaned["audio_kind"], "bytes": len(cleaned["audio_bytes"])}
         if not flags["instant"]:  # instant mode never reads it: keep benchmarks off the disk
-            input_audio = f"inputs/{task_id}.{cleaned['audio_kind']}"
-            path = media_root() / input_audio
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(cleaned["audio_bytes"])
+            from django.core.files.base import ContentFile
+
+            input_audio = storage().save(f"inputs/{task_id}.{cleaned['audio_kind']}",
+                                         ContentFile(cleaned["audio_bytes"]))
     now = timezone.now()
     task = EngineTask.objects.create(
         task_id=task_id, license_fingerprint=caller.fingerprint, request=request, input_audio=input_audio,
@@ -224,37 +252,42 @@ def _heal(task: EngineTask, now) -> None:
             task.status, task.message = Status.FAILED, LOST_TASK
 
 
-def media_file(task: EngineTask) -> Path | None:
-    """The MP4 to serve for a task, or None while it is not done."""
+def media_file(task: EngineTask) -> str | None:
+    """The storage name of the MP4 to serve for a task, or None while it is not done."""
     status, _ = derive_status(task, timezone.now())
     if status != Status.DONE:
         return None
     if task.instant:
         return instant_clip()
-    return media_root() / task.video_path if task.video_path else None
+    return task.video_path or None
 
 
-def instant_clip() -> Path:
-    """The ready-made clip instant mode hands out, made once per ENGINE_MEDIA_ROOT by the
-    renderer's make_instant_clip in a child process (the web process stays numpy-free)."""
-    path = media_root() / INSTANT_CLIP_NAME
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{os.getpid()}-{uuid.uuid4().hex}.mp4")
+def instant_clip() -> str:
+    """The ready-made clip instant mode hands out (its storage name), made once per engine
+    storage by the renderer's make_instant_clip in a child process (the web process stays
+    numpy-free) into this node's scratch folder, then stored."""
+    store = storage()
+    if store.exists(INSTANT_CLIP_NAME):
+        return INSTANT_CLIP_NAME
+    scratch = media_root() / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f".{os.getpid()}-{uuid.uuid4().hex}.mp4"
     script = ("import sys; from pathlib import Path; from engine.renderer import make_instant_clip; "
               "make_instant_clip(Path(sys.argv[1]))")
     try:
         subprocess.run([sys.executable, "-c", script, str(tmp)], cwd=settings.BASE_DIR, check=True,
                        timeout=300, capture_output=True)
-        os.replace(tmp, path)  # atomic: concurrent makers are harmless
+        if not store.exists(INSTANT_CLIP_NAME):  # concurrent makers: the first stored wins
+            from lib.storage import upload
+
+            upload(store, INSTANT_CLIP_NAME, tmp)
     except (subprocess.SubprocessError, OSError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         logger.error("engine: could not make the instant clip: %s %s", exc, stderr.decode(errors="replace")[-2000:])
         raise
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+    return INSTANT_CLIP_NAME
 
 
 # --- rendering (Celery worker only) ---------------------------------------------------
@@ -293,8 +326,7 @@ def run_render(task_id) -> None:
         _finish(task_id, Status.FAILED, INTERNAL_ERROR)
         return
     try:
-        relative = f"results/{task.task_id}.mp4"
-        _render_to(task, media_root() / relative)
+        relative = _render_and_store(task)
     except FetchError as exc:
         _finish(task_id, Status.FAILED, str(exc) or type(exc).__name__, code=Failure.MEDIA_UNREACHABLE)
     except InputOverCap as exc:
@@ -315,6 +347,23 @@ def run_render(task_id) -> None:
         _finish(task_id, Status.DONE, video_path=relative)
 
 
+def _render_and_store(task: EngineTask) -> str:
+    """Render into this node's scratch folder (the renderer works on local paths), then
+    stream the result into the engine's storage; returns its storage name."""
+    from lib.storage import upload
+
+    with tempfile.TemporaryDirectory(dir=_scratch(), prefix=f"{task.task_id}-out-") as tmp:
+        out_path = Path(tmp) / "result.mp4"
+        _render_to(task, out_path)
+        return upload(storage(), f"results/{task.task_id}.mp4", out_path)
+
+
+def _scratch() -> Path:
+    scratch = media_root() / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
+
+
 def _render_to(task: EngineTask, out_path: Path) -> None:
     from .renderer import RenderParams, character_image, render
     from .tts import synthesize
@@ -325,8 +374,7 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
                      "allowed": settings.ENGINE_FETCH_ALLOWED_PRIVATE,
                      "min_rate": settings.FETCH_MIN_BYTES_PER_SECOND,
                      "min_rate_seconds": settings.FETCH_MIN_RATE_SECONDS}
-    (media_root() / "tmp").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=media_root() / "tmp", prefix=f"{task.task_id}-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_scratch(), prefix=f"{task.task_id}-") as tmp:
         tmp = Path(tmp)
         if request.get("video_url"):
             visual_kind = "video"
@@ -349,8 +397,10 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
                 request["audio_url"], (".mp3", ".wav", ".ogg", ".flac", ".m4a"), ".mp3")),
                 field="audio_url", **fetch_options)
             check_input(audio, "audio", "audio_url")
-        elif task.input_audio:
-            audio = media_root() / task.input_audio
+        elif task.input_audio:  # stored by the web node that took the request
+            from lib.storage import download
+
+            audio = download(storage(), task.input_audio, tmp / ("input" + Path(task.input_audio).suffix))
             check_input(audio, "audio", "audio_base64")
         else:
             speech = synthesize(request["content"], request["voice"], tmp / "speech.wav")

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from lib.ranged import parse_range, ranged_file_response  # noqa: F401 (parse_range: tests)
+from lib.ranged import parse_range, ranged_storage_response  # noqa: F401 (parse_range: tests)
 
 from . import body as body_stream
 from . import faults, services, validate
@@ -152,14 +152,14 @@ def media(request, token):
         return _not_allowed("GET")
     task = services.task_for_media_token(token)  # signed and expiring: a task id alone is a 404
     try:
-        path = services.media_file(task) if task else None
+        name = services.media_file(task) if task else None
     except Exception:  # the instant clip could not be made (logged by services)
         return _error(503, "The engine could not prepare this video. Try again in a minute.")
-    if path is None:
+    if name is None:
         return _error(404, "No video for this task (unknown task, or not done yet).")
-    try:
-        return ranged_file_response(
-            request, path, content_type="video/mp4", cache_control="private, max-age=3600",
+    try:  # streamed from the engine's storage (filesystem or S3), one ranged read per range
+        return ranged_storage_response(
+            request, services.storage(), name, content_type="video/mp4", cache_control="private, max-age=3600",
             unsatisfiable=lambda size: _error(416, "The requested range is outside the file.",
                                               Content_Range=f"bytes */{size}"))
     except FileNotFoundError:

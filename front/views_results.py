@@ -16,21 +16,23 @@ from accounts import permissions as perms
 from accounts.permissions import permission_required
 from jobs import archive, selectors
 from jobs.models import Job
-from lib.ranged import ranged_file_response
+from lib.ranged import ranged_storage_response
 
 PRIVATE = "private, max-age=3600"
 
 
-def _archived_path(job: Job, field: str) -> str:
+def _archived_name(job: Job, field: str) -> str:
     file = getattr(job, field)
     if job.archive_status != Job.Archive.DONE or not file:
         raise Http404("This video has no archived copy.")
-    return default_storage.path(file.name)
+    return file.name
 
 
-def _serve(request, path: str, **kwargs):
+def _serve(request, name: str, **kwargs):
+    """Streamed from media storage (the filesystem or S3) with Range support: any web
+    node serves any archived copy, and a seek reads only the bytes it asks for."""
     try:
-        return ranged_file_response(request, path, **kwargs)
+        return ranged_storage_response(request, default_storage, name, **kwargs)
     except FileNotFoundError:
         raise Http404("The archived file is missing.") from None
 
@@ -42,7 +44,7 @@ def video(request, code):
     if request.GET.get("download") == "1":
         perms.require(request, perms.DOWNLOAD, job=job)
     name = (slugify(job.title) or "video")[:80] + ".mp4"
-    return _serve(request, _archived_path(job, "archive_file"), content_type="video/mp4", cache_control=PRIVATE,
+    return _serve(request, _archived_name(job, "archive_file"), content_type="video/mp4", cache_control=PRIVATE,
                   filename=name, attachment=request.GET.get("download") == "1")
 
 
@@ -50,7 +52,7 @@ def video(request, code):
 @permission_required(perms.VIEW)
 def poster(request, code):
     job = selectors.job_for(request.team, code)
-    return _serve(request, _archived_path(job, "poster_file"), content_type="image/jpeg", cache_control=PRIVATE)
+    return _serve(request, _archived_name(job, "poster_file"), content_type="image/jpeg", cache_control=PRIVATE)
 
 
 @require_POST

@@ -18,9 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db.models import F
 from django.utils import timezone
 
+from lib import storage as stored
 from lib.fetch import FetchError, fetch_to_file
 
 from . import tasks
@@ -50,14 +52,8 @@ def archive_job(job_id: int) -> None:
     if claimed != 1:
         return
     job = Job.objects.get(pk=job_id)
-    media = Path(settings.MEDIA_ROOT)
-    video_name = f"results/{job.code.hex}.mp4"
-    poster_name = f"posters/{job.code.hex}.jpg"
     try:
-        fetch_to_file(job.video_url, media / video_name, max_bytes=settings.ARCHIVE_MAX_MB * 2**20,
-                      timeout=settings.ARCHIVE_TIMEOUT_SECONDS, allowed=settings.FETCH_ALLOWED_PRIVATE,
-                      min_rate=settings.FETCH_MIN_BYTES_PER_SECOND, min_rate_seconds=settings.FETCH_MIN_RATE_SECONDS)
-        duration = extract_poster(media / video_name, media / poster_name)
+        video_name, poster_name, duration = _fetch_and_store(job)
     except FetchError as exc:
         _archive_failed(job, exc.message, permanent=exc.permanent)
         return
@@ -65,9 +61,28 @@ def archive_job(job_id: int) -> None:
         _archive_failed(job, str(exc), permanent=True)
         return
     Job.objects.filter(pk=job_id, archive_status=A.ARCHIVING).update(
-        archive_status=A.DONE, archive_file=video_name, poster_file=poster_name if duration is not None else "",
+        archive_status=A.DONE, archive_file=video_name, poster_file=poster_name,
         video_duration=duration, archive_next_at=None, archive_error="")
     log.info("job %s archived", job_id)
+
+
+def _fetch_and_store(job: Job) -> tuple[str, str, float | None]:
+    """Fetch the result into a temporary file of this node (VAR_DIR/tmp), make its poster
+    there, then stream both into media storage (lib.storage.upload: the filesystem or S3,
+    multipart): a 500 MB result never sits in memory. Returns the stored names
+    (poster "" when the video has no duration) and the duration."""
+    scratch = Path(settings.VAR_DIR) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=f"archive-{job.code.hex}-") as tmp:
+        video, poster = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
+        fetch_to_file(job.video_url, video, max_bytes=settings.ARCHIVE_MAX_MB * 2**20,
+                      timeout=settings.ARCHIVE_TIMEOUT_SECONDS, allowed=settings.FETCH_ALLOWED_PRIVATE,
+                      min_rate=settings.FETCH_MIN_BYTES_PER_SECOND, min_rate_seconds=settings.FETCH_MIN_RATE_SECONDS)
+        duration = extract_poster(video, poster)
+        video_name = stored.upload(default_storage, f"results/{job.code.hex}.mp4", video)
+        poster_name = stored.upload(default_storage, f"posters/{job.code.hex}.jpg", poster) if duration is not None \
+            else ""
+    return video_name, poster_name, duration
 
 
 def _archive_failed(job: Job, message: str, *, permanent: bool) -> None:

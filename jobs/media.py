@@ -12,8 +12,10 @@ import posixpath
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
+
+from lib.ranged import ranged_storage_response
 
 SALT = "jobs.media.public"
 
@@ -43,7 +45,10 @@ def public_media(request, token: str):
     if name is None or not default_storage.exists(name):
         raise Http404("No such file.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=300"
+    try:  # streamed from storage (lib.storage), whatever the backend
+        response = ranged_storage_response(request, default_storage, name, content_type=content_type,
+                                           cache_control="private, max-age=300")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",  # login throttling with lockout (/login/ and /admin/login/)
+    "cluster",  # leases several machines agree on (one beat; voice samples fetched once)
     "accounts",
     "keys",
     "jobs",
@@ -161,6 +162,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Media (uploads, archived results, posters, voice samples) goes through Django's storage
+# API only (lib.storage): the filesystem under MEDIA_ROOT by default; S3-compatible object
+# storage (django-storages, private bucket, presigned links) when S3_BUCKET is set, which
+# is what lets web and worker nodes run on several machines without a shared folder.
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")  # empty: AWS's own endpoint
+S3_BUCKET = env.str("S3_BUCKET", default="")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
+S3_REGION = env.str("S3_REGION", default="us-east-1")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -171,6 +181,14 @@ STORAGES = {
         )
     },
 }
+
+if S3_BUCKET:
+    from lib.storage import s3_options
+
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(
+        endpoint_url=S3_ENDPOINT_URL, bucket=S3_BUCKET, access_key=S3_ACCESS_KEY_ID,
+        secret_key=S3_SECRET_ACCESS_KEY, region=S3_REGION,
+        url_max_age=env.int("MEDIA_URL_MAX_AGE", default=3600))}
 
 # --- Portal -------------------------------------------------------------------------
 
@@ -298,6 +316,15 @@ ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE",
 FETCH_MIN_BYTES_PER_SECOND = env.int("FETCH_MIN_BYTES_PER_SECOND", default=1024)
 FETCH_MIN_RATE_SECONDS = env.int("FETCH_MIN_RATE_SECONDS", default=5)
 ENGINE_MEDIA_ROOT = Path(env.str("ENGINE_MEDIA_ROOT", default=str(MEDIA_ROOT / "engine")))
+# The engine's own storage (its inputs, results, instant clip, voice samples), read at call
+# time by engine.services.storage(): ENGINE_MEDIA_ROOT on the filesystem unless
+# ENGINE_S3_BUCKET is set (by default the portal's S3 settings, under ENGINE_S3_PREFIX).
+ENGINE_S3_ENDPOINT_URL = env.str("ENGINE_S3_ENDPOINT_URL", default=S3_ENDPOINT_URL)
+ENGINE_S3_BUCKET = env.str("ENGINE_S3_BUCKET", default=S3_BUCKET)
+ENGINE_S3_ACCESS_KEY_ID = env.str("ENGINE_S3_ACCESS_KEY_ID", default=S3_ACCESS_KEY_ID)
+ENGINE_S3_SECRET_ACCESS_KEY = env.str("ENGINE_S3_SECRET_ACCESS_KEY", default=S3_SECRET_ACCESS_KEY)
+ENGINE_S3_REGION = env.str("ENGINE_S3_REGION", default=S3_REGION)
+ENGINE_S3_PREFIX = env.str("ENGINE_S3_PREFIX", default="engine")
 ENGINE_FETCH_MAX_MB = env.int("ENGINE_FETCH_MAX_MB", default=100)
 ENGINE_FETCH_TIMEOUT = env.float("ENGINE_FETCH_TIMEOUT", default=30.0)
 ENGINE_CONTENT_MAX_CHARS = env.int("ENGINE_CONTENT_MAX_CHARS", default=5000)

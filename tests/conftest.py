@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from keys.selection import assign_key, key_for_team
 
 ALICE_SECRET = "sk-alice-0123456789abcdefSECRET"
@@ -207,6 +208,48 @@ def media_root(settings, tmp_path):
     (end-to-end tests keep the Makefile's MEDIA_ROOT, which their workers share)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3-compatible server (SeaweedFS, bench/seaweed.py) for this test session, on
+    spare loopback ports; stopped at the end. CI's third configuration starts one itself
+    and sets S3_ENDPOINT_URL & co.: then that one is used."""
+    import os
+
+    from bench.seaweed import SeaweedFS
+
+    if os.environ.get("S3_ENDPOINT_URL") and os.environ.get("S3_ACCESS_KEY_ID"):
+        yield SeaweedFS(os.environ["S3_ENDPOINT_URL"], os.environ["S3_ACCESS_KEY_ID"],
+                        os.environ["S3_SECRET_ACCESS_KEY"], tmp_path_factory.mktemp("seaweedfs"))
+        return
+    server = SeaweedFS.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_media(seaweedfs, settings, tmp_path):
+    """Media storage and the engine's storage on SeaweedFS, in a fresh bucket (the engine
+    under its ENGINE_S3_PREFIX); MEDIA_ROOT and ENGINE_MEDIA_ROOT in fresh folders that
+    should stay empty. Returns the server; `s3_media.bucket` is the bucket."""
+    import uuid
+
+    from lib.storage import s3_options
+
+    bucket = seaweedfs.create_bucket(f"t-{uuid.uuid4().hex[:20]}")
+    for name, value in seaweedfs.env(bucket).items():
+        setattr(settings, name, value)
+        setattr(settings, "ENGINE_" + name, value)
+    settings.ENGINE_S3_PREFIX = "engine"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(
+            endpoint_url=seaweedfs.endpoint_url, bucket=bucket, access_key=seaweedfs.access_key,
+            secret_key=seaweedfs.secret_key, region="us-east-1", url_max_age=settings.MEDIA_URL_MAX_AGE)}}
+    settings.MEDIA_ROOT = tmp_path / "no-media"
+    settings.ENGINE_MEDIA_ROOT = tmp_path / "engine-scratch"
+    seaweedfs.bucket = bucket
+    return seaweedfs
 
 
 @pytest.fixture

@@ -104,3 +104,34 @@ def test_the_create_page_offers_every_sample_and_the_media_previews(client, alic
         assert f'data-preview="{field}"' in html
     assert 'data-recorder="id_audio_file" hidden' in html  # shown by portal.js where recording works
     assert '<span>‹ less open</span><span>more open ›</span>' in html
+
+
+@pytest.mark.storage
+@pytest.mark.django_db(transaction=True)
+def test_on_s3_concurrent_first_requests_fetch_once_and_play_from_the_bucket(s3_media, engine_over_http, monkeypatch,
+                                                                            client, alice):
+    """Two "nodes" (threads with their own database connections) ask at once: the lease in
+    the database lets one fetch; the engine renders once into its own prefix; the portal's
+    copy is in the bucket and plays with Range."""
+    rendered = []
+    real = catalog_views.subprocess.run
+
+    def counting(*args, **kwargs):
+        rendered.append(args[0][-2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(catalog_views.subprocess, "run", counting)
+    names = []
+    threads = [threading.Thread(target=lambda: names.append(voices.ensure_sample("sage"))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert rendered == ["sage"] and names == ["voices/sage.wav"] * 3
+    s3 = s3_media.client()
+    portal_copy = s3.get_object(Bucket=s3_media.bucket, Key="voices/sage.wav")["Body"].read()
+    assert portal_copy[:4] == b"RIFF"
+    assert s3.get_object(Bucket=s3_media.bucket, Key="engine/voices/sage.wav")["Body"].read() == portal_copy
+    client.force_login(alice)
+    part = client.get(reverse("jobs:voice_sample", args=["sage"]), HTTP_RANGE="bytes=0-43")
+    assert part.status_code == 206 and body(part) == portal_copy[:44]

@@ -6,14 +6,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("navtalk", "lib", "accounts", "keys", "jobs", "front", "engine", "api", "navtalk_portal")
+APPS = ("navtalk", "lib", "cluster", "accounts", "keys", "jobs", "front", "engine", "api", "navtalk_portal")
 ALLOWED = {
     "navtalk": set(),
     "lib": set(),
+    "cluster": {"lib"},  # leases shared by machines (issue 13)
     "accounts": {"lib"},
     "keys": {"accounts", "lib", "navtalk"},
     "jobs": {"accounts", "keys", "lib", "navtalk"},
-    "front": {"accounts", "keys", "jobs", "lib", "navtalk"},
+    "front": {"accounts", "cluster", "keys", "jobs", "lib", "navtalk"},
     "engine": {"lib", "navtalk"},
     "api": {"accounts", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
     "navtalk_portal": set(APPS) - {"navtalk_portal"},

@@ -8,7 +8,7 @@ from navtalk.contract import VOICES
 
 
 class Command(BaseCommand):
-    help = "Fetch the voice samples (MEDIA_ROOT/voices/<name>.wav) that do not exist yet."
+    help = "Fetch the voice samples (voices/<name>.wav in media storage) that do not exist yet."
 
     def handle(self, *args, **options):
         made = voices.fetch_all()
