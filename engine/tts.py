@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import re
-import threading
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +106,7 @@ def phones_of(visemes) -> list[tuple[float, float, str]]:
 
 
 class _Espeak:
-    """The process-wide espeak-ng instance. Use only while holding `_LOCK`."""
+    """The process-wide espeak-ng instance. Used only on the `_EXECUTOR` thread."""
 
     def __init__(self) -> None:
         import espeakng_loader
@@ -165,7 +165,11 @@ class _Espeak:
         return samples.astype(np.int16), list(self.events)
 
 
-_LOCK = threading.Lock()
+# espeak-ng keeps global state and is not thread safe; its float arithmetic also follows
+# the calling thread's floating-point mode, which libraries such as FFmpeg's encoders may
+# change in the threads they run in. Every call therefore runs on one long-lived thread
+# of its own: calls are serialised, and each is computed the same way whoever asks.
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="espeak")
 _ENGINE: _Espeak | None = None
 
 
@@ -218,10 +222,11 @@ def synthesize(text: str, voice: str, out_wav: Path) -> Speech:
         raise ValueError("Text is empty: write what the character should say.")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"Text is too long ({len(text)} characters; at most {MAX_TEXT_CHARS}).")
-    with _LOCK:
+    def speak():
         eng = _engine()
-        samples, events = eng.speak(text, voice)
-        rate = eng.sample_rate
+        return eng.speak(text, voice) + (eng.sample_rate,)
+
+    samples, events, rate = _EXECUTOR.submit(speak).result()
     if samples.size == 0:
         raise ValueError("Nothing to say: the text produced no speech.")
     out_wav = Path(out_wav)
