@@ -75,17 +75,18 @@ def test_voices_differ_measurably(spoken):
         feats[voice] = (pitch_hz(x, speech.sample_rate), speech.duration, centroid_hz(x, speech.sample_rate))
     for a, b in itertools.combinations(feats, 2):
         (pa, da, ca), (pb, db, cb) = feats[a], feats[b]
-        differs = abs(pa - pb) / min(pa, pb) > 0.06 or abs(da - db) / min(da, db) > 0.05 or abs(ca - cb) / min(ca, cb) > 0.06
+        differs = (abs(pa - pb) / min(pa, pb) > 0.06 or abs(da - db) / min(da, db) > 0.05
+                   or abs(ca - cb) / min(ca, cb) > 0.06)
         assert differs, f"{a} and {b} sound alike: {feats[a]} vs {feats[b]}"
     assert min(feats[v][0] for v in FEMALE) > 1.4 * max(feats[v][0] for v in MALE), feats
 
 
 def test_visemes_cover_the_speech_and_follow_the_phonemes(spoken):
-    for voice, (speech, x) in spoken.items():
+    for speech, _ in spoken.values():
         v = speech.visemes
         assert len(v) > 20
         assert v[0][0] < 0.15 and abs(v[-1][1] - speech.duration) < 0.02
-        for (s0, e0, _), (s1, e1, _) in zip(v, v[1:]):
+        for (s0, e0, _), (s1, _e1, _) in zip(v, v[1:], strict=False):
             assert s0 < e0 and abs(e0 - s1) < 1e-6  # contiguous
         values = [o for *_, o in v]
         assert all(0.0 <= o <= 1.0 for o in values)
@@ -122,7 +123,8 @@ def test_it_is_safe_to_call_from_several_threads(tmp_path):
     def speak(i):
         try:
             voice = "nova" if i % 2 == 0 else "onyx"
-            results[i] = (voice, read_wav(tts.synthesize("Thread safety check.", voice, tmp_path / f"t{i}.wav").wav_path)[0])
+            speech = tts.synthesize("Thread safety check.", voice, tmp_path / f"t{i}.wav")
+            results[i] = (voice, read_wav(speech.wav_path)[0])
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

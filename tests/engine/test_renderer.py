@@ -96,8 +96,9 @@ def lip_gaps(video: Path) -> np.ndarray:
                 gaps.append(np.nan)
                 continue
             p = res.multi_face_landmarks[0].landmark
-            xy = lambda i: np.array([p[i].x * rgb.shape[1], p[i].y * rgb.shape[0]])  # noqa: E731
-            gaps.append(np.linalg.norm(xy(13) - xy(14)) / np.linalg.norm(xy(61) - xy(291)))
+            height, width = rgb.shape[:2]
+            xy = {i: np.array([p[i].x * width, p[i].y * height]) for i in (13, 14, 61, 291)}
+            gaps.append(np.linalg.norm(xy[13] - xy[14]) / np.linalg.norm(xy[61] - xy[291]))
     return np.array(gaps)
 
 
@@ -324,7 +325,7 @@ def test_each_character_renders(character_renders, name):
     entry = renderer.CHARACTERS[name]
     assert entry["display_name"] and entry["description"]
     assert entry["image"] == renderer.character_image(name) and entry["image"].is_file()
-    preview = Path(__file__).resolve().parents[1] / "static" / entry["preview"]
+    preview = Path(__file__).resolve().parents[2] / "static" / entry["preview"]
     assert preview.is_file() and max(cv2.imread(str(preview)).shape[:2]) <= 320
     out, result, gaps = character_renders(name)
     assert result.frames == round(AUDIO_SECONDS * FPS) == gaps.size
