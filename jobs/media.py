@@ -3,7 +3,8 @@
 The upstream fetches uploaded images and videos over plain HTTP without logging in, so
 each is served at `PUBLIC_BASE_URL/m/<token>/` where the token is a signed, timestamped
 reference to the file's (already unguessable) storage name. A token older than
-MEDIA_URL_MAX_AGE, or tampered with, is a 404.
+MEDIA_URL_MAX_AGE, or tampered with, is a 404. With media on S3 the upstream gets a
+presigned GET of the object instead (same expiry), so the portal need not be public.
 """
 
 import mimetypes
@@ -16,11 +17,17 @@ from django.http import Http404
 from django.urls import reverse
 
 from lib.ranged import ranged_storage_response
+from lib.storage import is_s3
 
 SALT = "jobs.media.public"
 
 
 def signed_url(storage_name: str) -> str:
+    """The link the upstream fetches an upload from, valid for MEDIA_URL_MAX_AGE: on S3 a
+    presigned GET of the object itself (no public portal needed), else this portal's
+    `/m/<token>/` under PUBLIC_BASE_URL."""
+    if is_s3(default_storage):
+        return default_storage.url(storage_name, expire=settings.MEDIA_URL_MAX_AGE)
     token = signing.dumps(storage_name, salt=SALT, compress=True)
     return settings.PUBLIC_BASE_URL + reverse("jobs:public_media", args=[token])
 

@@ -309,8 +309,10 @@ def _loopback_origin(url: str, path: str) -> list[str]:
 
 FETCH_ALLOWED_PRIVATE = tuple(env.list("FETCH_ALLOWED_PRIVATE",
                                        default=_loopback_origin(ENGINE_BASE_URL, "/media/")))
-ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE",
-                                              default=_loopback_origin(PUBLIC_BASE_URL, "/m/")))
+# With media on S3 the engine fetches uploads by presigned links to the bucket's uploads/:
+# allowed by default too when S3_ENDPOINT_URL is on loopback.
+ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE", default=_loopback_origin(
+    PUBLIC_BASE_URL, "/m/") + (_loopback_origin(S3_ENDPOINT_URL, f"/{S3_BUCKET}/uploads/") if S3_BUCKET else [])))
 # Every server-side download is cut off when it sends fewer than FETCH_MIN_BYTES_PER_SECOND
 # bytes a second for FETCH_MIN_RATE_SECONDS seconds (a link dripping 1 byte/s ends fast).
 FETCH_MIN_BYTES_PER_SECOND = env.int("FETCH_MIN_BYTES_PER_SECOND", default=1024)
