@@ -2,6 +2,8 @@
 field the message concerns (the create form's fields and messages), or by
 `non_field_errors` for the request as a whole (authentication, limits, not found)."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -29,6 +31,12 @@ def _flatten(detail) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        words = str(exc)
+        exc = exceptions.NotFound("Not found in your team." if not words or "matches the given query" in words
+                                  else words)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_handler(exc, context)
     if response is None:
         return None

@@ -15,6 +15,7 @@ ERRORS = OpenApiResponse(ErrorsSerializer, description="Messages keyed by field,
 WRITE_ERRORS = {400: ERRORS, 403: ERRORS, 409: ERRORS, 429: ERRORS}
 BINARY = OpenApiTypes.BINARY
 
+CODE = OpenApiParameter("code", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The job's id.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="Any unique text (≤ 200 characters). Sending the same key again returns the first job "

@@ -6,6 +6,7 @@ another team's job is a 404. Jobs are created only through jobs.services.job_cre
 """
 
 import datetime as dt
+import uuid
 from urllib.parse import urlencode
 
 from django.core.files.storage import default_storage
@@ -46,7 +47,12 @@ PER_PAGE_MAX = 100
 NO_KEY = ("Your team has no active license key, so no video can be made yet. Ask an admin to set one for the team.")
 
 
-def _job(request, code) -> Job:
+def _job(request, code: str) -> Job:
+    """The team's job, or a JSON 404 (also for a code that is not a job id at all)."""
+    try:
+        code = uuid.UUID(code)
+    except ValueError:
+        raise Http404("Not found in your team.") from None
     return selectors.job_for(request.team, code)
 
 
@@ -125,7 +131,7 @@ class JobsView(APIView):
 
 
 class JobView(APIView):
-    @extend_schema(operation_id="jobs_get", summary="One job: status, timeline, result links",
+    @extend_schema(operation_id="jobs_get", parameters=[schema.CODE], summary="One job: status, timeline, result links",
                    responses={200: JobDetailSerializer, 404: schema.ERRORS})
     def get(self, request, code):
         return _job_answer(request, _job(request, code))
@@ -150,7 +156,8 @@ class JobActionView(APIView):
 class CancelView(JobActionView):
     action = "cancel"
 
-    @extend_schema(operation_id="jobs_cancel", request=None, summary="Stop tracking a job in progress",
+    @extend_schema(operation_id="jobs_cancel", parameters=[schema.CODE], request=None,
+                   summary="Stop tracking a job in progress",
                    responses={200: JobDetailSerializer, 403: schema.ERRORS, 404: schema.ERRORS, 409: schema.ERRORS})
     def post(self, request, code):
         return super().post(request, code)
@@ -159,7 +166,8 @@ class CancelView(JobActionView):
 class RetryView(JobActionView):
     action = "retry"
 
-    @extend_schema(operation_id="jobs_retry", request=None, summary="Send a failed or canceled job again",
+    @extend_schema(operation_id="jobs_retry", parameters=[schema.CODE], request=None,
+                   summary="Send a failed or canceled job again",
                    responses={200: JobDetailSerializer, 403: schema.ERRORS, 404: schema.ERRORS, 409: schema.ERRORS})
     def post(self, request, code):
         return super().post(request, code)
@@ -167,7 +175,7 @@ class RetryView(JobActionView):
 
 class DuplicateView(APIView):
     @extend_schema(operation_id="jobs_duplicate", summary="A new job like this one, with your changes",
-                   request=schema.CREATE_REQUEST, parameters=[schema.IDEMPOTENCY_KEY],
+                   request=schema.CREATE_REQUEST, parameters=[schema.CODE, schema.IDEMPOTENCY_KEY],
                    responses={201: JobDetailSerializer, 200: JobDetailSerializer, 404: schema.ERRORS,
                               **schema.WRITE_ERRORS})
     def post(self, request, code):
@@ -195,7 +203,7 @@ class ResultFileView(APIView):
 class VideoView(ResultFileView):
     field, content_type, extension = "archive_file", "video/mp4", ".mp4"
 
-    @extend_schema(operation_id="jobs_video", summary="Download the archived MP4",
+    @extend_schema(operation_id="jobs_video", parameters=[schema.CODE], summary="Download the archived MP4",
                    responses={(200, "video/mp4"): schema.BINARY, 404: schema.ERRORS})
     def get(self, request, code):
         return super().get(request, code)
@@ -204,7 +212,7 @@ class VideoView(ResultFileView):
 class PosterView(ResultFileView):
     field, content_type, extension = "poster_file", "image/jpeg", ".jpg"
 
-    @extend_schema(operation_id="jobs_poster", summary="Download the poster frame",
+    @extend_schema(operation_id="jobs_poster", parameters=[schema.CODE], summary="Download the poster frame",
                    responses={(200, "image/jpeg"): schema.BINARY, 404: schema.ERRORS})
     def get(self, request, code):
         return super().get(request, code)
@@ -231,7 +239,11 @@ class VoiceSampleView(APIView):
     def get(self, request, name):
         if name not in contract.VOICES:
             raise Http404("No such voice.")
-        return front_voices.voice_sample(request._request, name)  # the portal's own sample, same code
+        response = front_voices.voice_sample(request._request, name)  # the portal's own sample, same code
+        if response.status_code >= 400:
+            return message_response("This voice sample could not be made right now. Try again in a minute.",
+                                    response.status_code)
+        return response
 
 
 class UsageView(APIView):

@@ -103,6 +103,8 @@ def test_another_teams_jobs_are_not_found(api_for, alice, bob, make_job):
     for path in (f"jobs/{theirs.code}/cancel/", f"jobs/{theirs.code}/duplicate/"):
         assert api.post(path, json={}).status_code == 404
     assert Job.objects.get(pk=theirs.pk).status == "queued"
+    for path in (f"jobs/{theirs.code}/", "jobs/not-a-job-id/poster/"):
+        assert api.get(path).json() == {"errors": {"non_field_errors": ["Not found in your team."]}}
     mine = make_job(alice)
     listed = api.get("jobs/").json()["results"]
     assert [j["id"] for j in listed] == [str(mine.code)]
