@@ -17,22 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from navtalk import contract
+
 _STRESS = re.compile(r"^[',%=]+")  # espeak stress and syllable marks
 
-# name -> one-line description (names are the upstream's 11 voices)
-VOICES: dict[str, str] = {
-    "alloy": "Neutral American voice, medium pitch and pace",
-    "ash": "Low, calm American male voice, unhurried",
-    "ballad": "Expressive British (RP) male voice, slow with a wide melody",
-    "coral": "Warm American female voice, friendly pace",
-    "echo": "Clear British male voice, steady and even",
-    "fable": "Scottish storyteller voice, lilting and measured",
-    "onyx": "Very deep American male voice, slow and weighty",
-    "nova": "Bright young American female voice, quick and lively",
-    "sage": "Calm British (RP) female voice, measured and soft",
-    "shimmer": "High, airy female voice with a wide, sparkling range",
-    "verse": "Caribbean-English male voice, rhythmic and brisk",
-}
+# The 11 voices and their descriptions are NavTalk's (navtalk.contract.VOICES); this
+# module only decides how the local engine renders each one with espeak-ng.
+VOICES = tuple(contract.VOICES)
 
 # name -> (espeak voice name, rate wpm, pitch 0-100, range 0-100)
 _VOICE_SETTINGS: dict[str, tuple[str, int, int, int]] = {

@@ -55,7 +55,7 @@ def spoken(tmp_path_factory) -> dict[str, tuple[tts.Speech, np.ndarray]]:
 def test_it_offers_the_eleven_upstream_voices():
     assert list(tts.VOICES) == ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                                 "shimmer", "verse"]
-    assert all(isinstance(d, str) and len(d) > 10 for d in tts.VOICES.values())
+    assert set(tts._VOICE_SETTINGS) == set(tts.VOICES)  # a rendering for each, and no other
 
 
 def test_every_voice_speaks_audibly_for_a_plausible_time(spoken):
