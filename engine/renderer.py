@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from navtalk import contract
+
 from . import face
 from .characters import CHARACTERS, character_image
 from .face import NO_FACE_MESSAGE, FaceNotFound, LandmarkSmoother, plausible
@@ -36,23 +38,26 @@ __all__ = [
 FACE_SEARCH_FRAMES = 3 * FPS  # a video must show a face within its first 3 s
 
 
+_P = contract.NUMBER_PARAMS
+
+
 @dataclass(frozen=True)
 class RenderParams:
-    bbox_shift: int = 0  # [-9, 9]; positive opens the mouth more, negative less
-    extra_margin: int = 10  # [0, 50]; grows the crop (more chin/neck take part in the blend)
-    parsing_mode: str = "jaw"  # "jaw": jaw moves with the lips; "raw": only the lips move
-    left_cheek_width: int = 90  # [50, 150]; width of the blend region on the left cheek
-    right_cheek_width: int = 90  # [50, 150]; same, right cheek
+    """The advanced parameters, with the contract's defaults (navtalk.contract)."""
+
+    bbox_shift: int = _P["bbox_shift"].default  # positive opens the mouth more, negative less
+    extra_margin: int = _P["extra_margin"].default  # grows the crop (more chin/neck in the blend)
+    parsing_mode: str = contract.PARSING_MODE_DEFAULT  # "jaw": jaw moves with the lips; "raw": only lips
+    left_cheek_width: int = _P["left_cheek_width"].default  # width of the blend region, left cheek
+    right_cheek_width: int = _P["right_cheek_width"].default  # same, right cheek
     animate: bool = True  # False: no mouth motion at all (quality-control baseline)
 
     def checked(self) -> RenderParams:
-        if self.parsing_mode not in ("jaw", "raw"):
+        """Parameters clamped to the contract's ranges."""
+        if self.parsing_mode not in contract.PARSING_MODES:
             raise ValueError(f'parsing_mode must be "jaw" or "raw", not {self.parsing_mode!r}')
-        clamp = lambda v, lo, hi: int(min(hi, max(lo, round(float(v)))))  # noqa: E731
-        return RenderParams(
-            bbox_shift=clamp(self.bbox_shift, -9, 9), extra_margin=clamp(self.extra_margin, 0, 50),
-            parsing_mode=self.parsing_mode, left_cheek_width=clamp(self.left_cheek_width, 50, 150),
-            right_cheek_width=clamp(self.right_cheek_width, 50, 150), animate=bool(self.animate))
+        values = {name: int(min(p.high, max(p.low, round(float(getattr(self, name)))))) for name, p in _P.items()}
+        return RenderParams(parsing_mode=self.parsing_mode, animate=bool(self.animate), **values)
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,13 @@ def test_the_engines_tts_speaks_every_contract_voice():
     from engine import tts
 
     assert set(tts._VOICE_SETTINGS) == set(contract.VOICES)
+
+
+def test_the_renderer_clamps_to_the_contracts_ranges_and_uses_its_defaults():
+    from engine.renderer import RenderParams
+
+    assert {n: getattr(RenderParams(), n) for n in contract.NUMBER_PARAMS} == {
+        n: p.default for n, p in contract.NUMBER_PARAMS.items()}
+    wild = RenderParams(**{n: p.high + 100 for n, p in contract.NUMBER_PARAMS.items()}).checked()
+    assert {n: getattr(wild, n) for n in contract.NUMBER_PARAMS} == {
+        n: p.high for n, p in contract.NUMBER_PARAMS.items()}
