@@ -1,12 +1,11 @@
 """Who is calling the API: a personal access token (`Authorization: Bearer ntp_…`).
 
 The token names the person and the team; every call acts as that person in that team,
-with their role (accounts.permissions, when the tree has it) and the token's scope
+with their role (accounts.permissions) and the token's scope
 (read: GET only; write: everything). Each token has its own rate limit
 (API_RATE_PER_TOKEN). A token of a person who left the team stops working.
 """
 
-import importlib
 import logging
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from accounts import permissions as perms
 from accounts.models import Membership
 
 from .models import ApiToken
@@ -23,20 +23,9 @@ log = logging.getLogger(__name__)
 LAST_USED_EVERY = timedelta(minutes=1)  # write last_used_at at most this often
 
 
-def _permissions_module():
-    """accounts.permissions (roles, issue 11) once the tree has it; else None, and
-    membership of the team is what allows (as front/views.py's team_required does)."""
-    try:
-        return importlib.import_module("accounts.permissions")
-    except ImportError:
-        return None
-
-
 def refusal(membership, action: str, job=None) -> str | None:
-    """Why this member may not take `action` (on `job`), or None when they may."""
-    perms = _permissions_module()
-    if perms is None or action not in getattr(perms, "ACTIONS", ()):
-        return None
+    """Why this member may not take `action` (on `job`) by their role, or None when they may
+    (accounts.permissions, the one permission layer the pages use too)."""
     if perms.allowed(getattr(membership, "role", None), action, user=membership.user, job=job):
         return None
     return perms.REFUSALS.get(action, "Your role in this team does not allow this.")

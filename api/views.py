@@ -20,6 +20,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import permissions as perms
 from front import voices as front_voices
 from front.forms import HistoryFilterForm
 from jobs import selectors, services
@@ -70,7 +71,7 @@ def _job_answer(request, job, status_code=status.HTTP_200_OK, **headers) -> Resp
 def _create(request, *, source_job=None) -> Response:
     """Validate with the shared rules and create through services.job_create, once per
     Idempotency-Key (a retried call returns the first job)."""
-    if denied := _denied(request, "create_job"):
+    if denied := _denied(request, perms.CREATE_JOB):
         return denied
     team, user = request.team, request.user
     key_header = (request.headers.get("Idempotency-Key") or "").strip()
@@ -142,7 +143,7 @@ class JobActionView(APIView):
 
     def post(self, request, code):
         job = _job(request, code)
-        if denied := _denied(request, f"{self.action}_job", job):
+        if denied := _denied(request, {"cancel": perms.CANCEL_JOB, "retry": perms.RETRY_JOB}[self.action], job):
             return denied
         done = (services.job_cancel if self.action == "cancel" else services.job_retry)(job, request.user)
         if not done:
@@ -187,7 +188,7 @@ class ResultFileView(APIView):
 
     def get(self, request, code):
         job = _job(request, code)
-        if denied := _denied(request, "download", job):
+        if denied := _denied(request, perms.DOWNLOAD, job):
             return denied
         file = getattr(job, self.field)
         if job.archive_status != Job.Archive.DONE or not file:

@@ -190,3 +190,24 @@ def test_characters_voices_and_usage(api_for, alice, characters, make_job):
     make_job(alice)
     usage = api.get("usage/").json()
     assert (usage["user"], usage["team"], usage["jobs_last_24h"], usage["in_flight"]) == ("alice", "Acme", 1, 1)
+
+
+def test_roles_hold_through_the_api(api_for, alice, make_job, django_user_model, characters):
+    from accounts.models import Membership
+    from accounts.permissions import REFUSALS
+
+    team = alice.teams.first()
+    carol = django_user_model.objects.create_user("carol", password="pw-carol-123!")
+    Membership.objects.create(team=team, user=carol, role="viewer")
+    viewer = api_for(carol)
+    body = {"visual_source": "character", "character": "navtalk.Leo", "audio_source": "content",
+            "content": "Hi", "voice": "nova"}
+    refused = viewer.post("jobs/", json=body)
+    assert refused.status_code == 403 and refused.json()["errors"]["non_field_errors"] == [REFUSALS["create_job"]]
+    alices = make_job(alice)
+    assert viewer.get(f"jobs/{alices.code}/").status_code == 200  # viewers watch
+    Membership.objects.filter(user=carol).update(role="creator")
+    creator = api_for(carol)
+    assert creator.post("jobs/", json=body).status_code == 201
+    assert creator.post(f"jobs/{alices.code}/cancel/").status_code == 403  # not carol's job
+    assert Job.objects.get(pk=alices.pk).status == "queued"
