@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",  # the REST API (api/)
     "drf_spectacular",  # its OpenAPI 3 schema
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static (no CDN)
+    "automation",  # presets (issue 14)
     "api",
 ]
 
@@ -380,6 +381,11 @@ CELERY_BEAT_SCHEDULE = {
                        "options": {"expires": RECONCILE_INTERVAL_SECONDS}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Several beats may run (several machines); only the one holding a lease in the database
+# sends tasks (cluster.beat). It renews the lease every BEAT_LEASE_SECONDS / 3; if it dies,
+# another beat takes over within BEAT_LEASE_SECONDS * 4 / 3 (13.3 s by default).
+CELERY_BEAT_SCHEDULER = "cluster.beat:LeaderScheduler"
+BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=10.0)
 
 # --- Email, logging, security ---------------------------------------------------------
 
