@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("navtalk", "lib", "cluster", "accounts", "keys", "jobs", "front", "engine", "api", "navtalk_portal")
+APPS = ("navtalk", "lib", "cluster", "accounts", "keys", "jobs", "front", "engine", "automation", "api", "navtalk_portal")
 ALLOWED = {
     "navtalk": set(),
     "lib": set(),
@@ -16,6 +16,7 @@ ALLOWED = {
     "jobs": {"accounts", "keys", "lib", "navtalk"},
     "front": {"accounts", "cluster", "keys", "jobs", "lib", "navtalk"},
     "engine": {"lib", "navtalk"},
+    "automation": {"accounts", "jobs"},  # presets (issue 14)
     "api": {"accounts", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
     "navtalk_portal": set(APPS) - {"navtalk_portal"},
 }

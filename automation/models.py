@@ -1,0 +1,46 @@
+"""Presets: a team's saved face (visual source), voice and advanced parameters, to start
+a job from on the create page, in the API (`preset`) and later in batches.
+
+A preset keeps what a job keeps (jobs.Job's input fields), never a copy of the rules:
+applying one fills the create form, and the form's rules (front.job_inputs) decide.
+An uploaded face is kept by its storage name under `uploads/`, like a job's own file.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from jobs.models import Job
+
+
+class Preset(models.Model):
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="presets")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    visual_type = models.CharField(max_length=10, choices=Job.Visual.choices)
+    visual_url = models.URLField(max_length=2000, blank=True)
+    visual_file = models.CharField(max_length=300, blank=True, help_text="Storage name of an uploaded face.")
+    character_name = models.CharField(max_length=100, blank=True)
+    voice = models.CharField(max_length=10, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Advanced parameters moved from their default.")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="preset_team_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def visual_file_kept(self) -> bool:
+        return bool(self.visual_file)
+
+    @property
+    def face_words(self) -> str:
+        if self.visual_type == Job.Visual.CHARACTER:
+            return f"Character {self.character_name}"
+        kind = "Video" if self.visual_type == Job.Visual.VIDEO else "Photo"
+        return f"{kind} link" if self.visual_url else f"Uploaded {kind.lower()}"
