@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from . import selectors, services
-from .models import Character, Job, JobEvent, method_number_label
+from .models import Character, Job, JobEvent, UsageEntry, method_number_label
 
 # --- characters --------------------------------------------------------------------------
 
@@ -93,3 +93,24 @@ class JobAdmin(admin.ModelAdmin):
     def retry_jobs(self, request, queryset):
         retried = sum(services.job_retry(job, request.user) for job in queryset.select_related("team"))
         self.message_user(request, f"Retried {retried} job(s).", level=messages.INFO)
+
+
+@admin.register(UsageEntry)
+class UsageEntryAdmin(admin.ModelAdmin):
+    """The usage ledger, read-only: nothing in it can be added, changed or deleted here."""
+
+    list_display = ["created_at", "kind", "team", "user", "key", "job_id", "attempt", "method", "audio_bytes",
+                    "text_chars", "video_seconds"]
+    list_filter = ["kind", "method"]
+    list_select_related = ["team", "user", "key"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

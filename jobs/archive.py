@@ -25,7 +25,7 @@ from django.utils import timezone
 from lib import storage as stored
 from lib.fetch import FetchError, fetch_to_file
 
-from . import tasks
+from . import ledger, tasks
 from .dispatch import publish_on_commit
 from .models import Job
 
@@ -60,9 +60,10 @@ def archive_job(job_id: int) -> None:
     except MediaProbeError as exc:
         _archive_failed(job, str(exc), permanent=True)
         return
-    Job.objects.filter(pk=job_id, archive_status=A.ARCHIVING).update(
-        archive_status=A.DONE, archive_file=video_name, poster_file=poster_name,
-        video_duration=duration, archive_next_at=None, archive_error="")
+    if Job.objects.filter(pk=job_id, archive_status=A.ARCHIVING).update(
+            archive_status=A.DONE, archive_file=video_name, poster_file=poster_name,
+            video_duration=duration, archive_next_at=None, archive_error="") == 1:
+        ledger.record_result(job, duration)
     log.info("job %s archived", job_id)
 
 

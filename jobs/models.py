@@ -269,3 +269,78 @@ class JobEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '∅'} → {self.to_status}: {self.message}"
+
+
+class AppendOnlyError(Exception):
+    """A code path tried to change or remove a ledger row."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("The usage ledger is append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("The usage ledger is append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("The usage ledger is append-only.")
+
+
+class UsageEntry(models.Model):
+    """The usage ledger (`jobs.ledger` writes it): append-only, never updated or deleted.
+
+    A GENERATE row for every /generate the portal sends (written before the call, so a
+    call whose answer was lost still counts; automatic resubmits and a person's Retry
+    count again), with the inputs' size. A RESULT row, once per job attempt, when the
+    archiver learns the video's duration. Two kinds of rows rather than a duration filled
+    in later: nothing is ever updated, so a row read once stays true, and the database
+    can forbid UPDATE outright. team/user/key/job are kept as ids (no foreign-key
+    constraint, nothing cascades): deleting a job or a person leaves its usage in place.
+    """
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "/generate sent"
+        RESULT = "result", "Result duration"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    team = models.ForeignKey("accounts.Team", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                             null=True, related_name="+")
+    key = models.ForeignKey("keys.LicenseKey", on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+                            related_name="+")
+    job = models.ForeignKey(Job, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
+    attempt = models.PositiveIntegerField(default=1)
+    method = models.PositiveSmallIntegerField(help_text="NavTalk's method number, 1-9.")
+    audio_bytes = models.PositiveBigIntegerField(null=True, blank=True, help_text="Uploaded audio sent (bytes).")
+    text_chars = models.PositiveIntegerField(null=True, blank=True, help_text="Text for text-to-speech (chars).")
+    video_seconds = models.FloatField(null=True, blank=True, help_text="RESULT rows: the video's duration.")
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # jobs.selectors.usage: WHERE team_id = … AND created_at >= … GROUP BY period, user/key.
+            models.Index(fields=["team", "created_at"], name="usage_team_time"),
+            # … WHERE user_id = … (a person across teams) and WHERE key_id = … (a license's spend).
+            models.Index(fields=["user", "created_at"], name="usage_user_time"),
+            models.Index(fields=["key", "created_at"], name="usage_key_time"),
+        ]
+        constraints = [
+            # One duration per job attempt, however many times the archiver reports it.
+            models.UniqueConstraint(fields=["job", "attempt"], condition=Q(kind="result"), name="usage_one_result"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for job {self.job_id} (attempt {self.attempt})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The usage ledger is append-only.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The usage ledger is append-only.")

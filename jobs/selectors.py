@@ -178,3 +178,35 @@ def in_flight(team, limit: int = 12) -> list:
     """The team's newest jobs still being made: the gallery's placeholders."""
     return list(team_jobs(team).filter(status__in=Job.IN_FLIGHT_STATUSES).select_related("created_by")
                 .order_by("-created_at", "-id")[:limit])
+
+
+# --- usage (the ledger) ---------------------------------------------------------------------
+
+USAGE_PERIODS = ("day", "week", "month")
+USAGE_GROUPS = {"team": "team_id", "user": "user_id", "key": "key_id"}
+
+
+def usage(*, team=None, user=None, key=None, period: str = "day", by: str = "team", since=None, until=None):
+    """Usage per `period` (day / week / month) and per `by` (team / user / key), from the
+    ledger: one grouped query on an indexed (team | user | key, created_at) range. Rows:
+    {"period", "<by>_id", "generates", "video_seconds", "audio_bytes", "text_chars"}."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Trunc
+
+    from .models import UsageEntry
+
+    if period not in USAGE_PERIODS or by not in USAGE_GROUPS:
+        raise ValueError("period must be day, week or month; by team, user or key")
+    rows = UsageEntry.objects.all()
+    for name, value in (("team", team), ("user", user), ("key", key)):
+        if value is not None:
+            rows = rows.filter(**{name: value})
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    generate = Q(kind=UsageEntry.Kind.GENERATE)
+    return (rows.annotate(period=Trunc("created_at", period)).values("period", USAGE_GROUPS[by])
+            .annotate(generates=Count("id", filter=generate), video_seconds=Sum("video_seconds"),
+                      audio_bytes=Sum("audio_bytes"), text_chars=Sum("text_chars"))
+            .order_by("period", USAGE_GROUPS[by]))

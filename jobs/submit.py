@@ -19,6 +19,7 @@ from keys.models import LicenseKey
 from navtalk import contract
 from navtalk.client import GenerateRequest, NavTalkClient, NavTalkError
 
+from . import ledger
 from .media import signed_url
 from .models import Job
 from .schedule import expected_duration, first_poll_delay
@@ -93,6 +94,7 @@ def job_submit(job_id: int) -> None:
     except (OSError, ValueError) as exc:
         fail(job, "invalid_input", f"The job's inputs could not be prepared: {exc}")
         return
+    ledger.record_generate(job, key)  # before the call: one whose answer is lost counts too
     try:
         submitted = client_for(key).generate(key.secret, request)
     except NavTalkError as exc:
