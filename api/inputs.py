@@ -9,8 +9,9 @@ import base64
 import binascii
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 
+from front import presets
 from front.job_inputs import FILE_KIND, SOURCE_INPUTS, JobInputsForm, initial_from_job
 
 SCALAR = (str, int, float, bool)
@@ -73,19 +74,32 @@ class _Data(dict):
         return _Data(self)
 
 
+def _with_source(data: dict, files: dict) -> None:
+    """A changed input of another option chooses that option (video_url → Video link)."""
+    for radio, options in SOURCE_INPUTS.items():
+        if radio not in data:
+            changed = [opt for opt, inputs in options.items() if inputs[0] in data or inputs[0] in files]
+            if len(changed) == 1:
+                data[radio] = changed[0]
+
+
 def create_form(request, team, *, source_job=None) -> tuple[JobInputsForm, dict]:
-    """The validated form for a create (or a duplicate of `source_job` with the request's
-    changes), plus errors in the body's encoding."""
+    """The validated form for a create (or a duplicate of `source_job`, or a start from a
+    `preset`) with the request's own values on top, plus errors in the body's encoding."""
     data, files, errors = form_data(request)
+    base = {}
     if source_job is not None:
-        base = {k: v for k, v in initial_from_job(source_job).items() if v not in (None, "")}
-        for radio, options in SOURCE_INPUTS.items():
-            if radio not in data:
-                # A changed input of another option chooses that option (video_url → Video link).
-                changed = [opt for opt, inputs in options.items() if inputs[0] in data or inputs[0] in files]
-                if len(changed) == 1:
-                    data[radio] = changed[0]
-        data = {**{k: str(v) for k, v in base.items()}, **data}
-    form = JobInputsForm(_Data(data), files, team=team)
+        base = {k: str(v) for k, v in initial_from_job(source_job).items() if v not in (None, "")}
+    if data.get("preset") not in (None, ""):
+        try:
+            preset = presets.preset_for(team, data.pop("preset"))
+        except Http404:
+            errors["preset"] = ["Choose one of your team's presets (see /api/v1/presets/)."]
+        else:
+            base = {**base, **presets.preset_data(preset, request.user)}
+    if base:
+        _with_source(data, files)
+        data = {**base, **data}
+    form = JobInputsForm(_Data(data), files, team=team, user=request.user)
     form.is_valid()
     return form, errors

@@ -47,6 +47,8 @@ def _fields(files_as: str) -> dict:
         "content": serializers.CharField(**text, help_text="Text to speak (with `voice`)."),
         "voice": serializers.CharField(**text, help_text="One of " + ", ".join(contract.VOICES) + "."),
         "title": serializers.CharField(**text),
+        "preset": serializers.IntegerField(required=False, help_text="Start from this preset (/api/v1/presets/); "
+                                                                     "the other fields change what you send."),
         "parsing_mode": serializers.ChoiceField(list(contract.PARSING_MODES), required=False),
         **{name: serializers.IntegerField(required=False, min_value=low, max_value=high)
            for name, (low, high) in RANGES.items()},

@@ -99,6 +99,20 @@ class VoiceSerializer(serializers.Serializer):
     sample = serializers.CharField(help_text="A spoken sample (WAV), on the portal.")
 
 
+class PresetSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Send as `preset` when creating a job.")
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    visual_type = serializers.CharField()
+    visual_url = serializers.CharField()
+    character_name = serializers.CharField()
+    uploaded_face = serializers.BooleanField(source="visual_file_kept")
+    voice = serializers.CharField()
+    params = serializers.DictField()
+
+
 class UsageSerializer(serializers.Serializer):
     user = serializers.CharField()
     team = serializers.CharField()

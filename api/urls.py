@@ -20,5 +20,6 @@ urlpatterns = [
     path("v1/characters/", views.CharactersView.as_view(), name="characters"),
     path("v1/voices/", views.VoicesView.as_view(), name="voices"),
     path("v1/voices/<str:name>/sample/", views.VoiceSampleView.as_view(), name="voice-sample"),
+    path("v1/presets/", views.PresetsView.as_view(), name="presets"),
     path("v1/usage/", views.UsageView.as_view(), name="usage"),
 ]

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions as perms
+from front import presets
 from front import voices as front_voices
 from front.forms import HistoryFilterForm
 from jobs import selectors, services
@@ -39,6 +40,7 @@ from .serializers import (
     JobDetailSerializer,
     JobPageSerializer,
     JobSerializer,
+    PresetSerializer,
     UsageSerializer,
     VoiceSerializer,
     voices,
@@ -245,6 +247,13 @@ class VoiceSampleView(APIView):
             return message_response("This voice sample could not be made right now. Try again in a minute.",
                                     response.status_code)
         return response
+
+
+class PresetsView(APIView):
+    @extend_schema(operation_id="presets_list", responses={200: PresetSerializer(many=True)},
+                   summary="The team's presets (send `id` as `preset` when creating a job)")
+    def get(self, request):
+        return Response(PresetSerializer(presets.team_presets(request.team), many=True).data)
 
 
 class UsageView(APIView):

@@ -2,7 +2,7 @@ from django.urls import path
 
 from jobs import media
 
-from . import views, views_live, views_members, views_notifications, views_results, voices
+from . import presets, views, views_live, views_members, views_notifications, views_results, voices
 
 app_name = "jobs"
 urlpatterns = [
@@ -17,6 +17,10 @@ urlpatterns = [
     path("jobs/<uuid:code>/archive/", views_results.archive_again, name="archive_again"),
     path("jobs/live/", views_live.live, name="live"),
     path("history/", views.history, name="history"),
+    path("presets/", presets.presets_page, name="presets"),
+    path("presets/save/", presets.save_from_form, name="preset_from_form"),
+    path("presets/<int:pk>/delete/", presets.delete, name="preset_delete"),
+    path("jobs/<uuid:code>/preset/", presets.save_from_job, name="preset_from_job"),
     path("gallery/", views.gallery, name="gallery"),
     path("notifications/", views_notifications.notifications_page, name="notifications"),
     path("voices/<str:name>.wav", voices.voice_sample, name="voice_sample"),

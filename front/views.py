@@ -22,6 +22,7 @@ from jobs.models import Job, method_label
 from keys.selection import key_for_team
 from navtalk import contract
 
+from . import presets
 from .forms import (
     AUDIO_SOURCES,
     AUDIO_TYPE,
@@ -81,7 +82,7 @@ def create(request):
     perms.require(request, perms.CREATE_JOB)
     team = request.team
     if request.method == "POST":
-        form = CreateJobForm(request.POST, request.FILES, team=team)
+        form = CreateJobForm(request.POST, request.FILES, team=team, user=request.user)
         key = key_for_team(team)
         if form.is_valid() and key is not None:
             try:
@@ -96,6 +97,9 @@ def create(request):
                                  "Ask an admin to set one for the team.")
         return _create_page(request, form, source_job=form.reuse_job)
     initial = _default_initial(bool(selectors.active_characters()))
+    if request.GET.get("preset"):  # "Start from a preset" (front.presets)
+        preset = presets.preset_for(team, request.GET["preset"])
+        return _create_page(request, presets.create_form_from_preset(request, preset, initial))
     return _create_page(request, CreateJobForm(team=team, initial=initial))
 
 

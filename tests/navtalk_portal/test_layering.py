@@ -14,10 +14,10 @@ ALLOWED = {
     "accounts": {"lib"},
     "keys": {"accounts", "lib", "navtalk"},
     "jobs": {"accounts", "keys", "lib", "navtalk"},
-    "front": {"accounts", "cluster", "keys", "jobs", "lib", "navtalk"},
+    "front": {"accounts", "automation", "cluster", "keys", "jobs", "lib", "navtalk"},
     "engine": {"lib", "navtalk"},
     "automation": {"accounts", "jobs"},  # presets (issue 14)
-    "api": {"accounts", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
+    "api": {"accounts", "automation", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
     "navtalk_portal": set(APPS) - {"navtalk_portal"},
 }
 
