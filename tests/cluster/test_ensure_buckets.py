@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 pytestmark = pytest.mark.storage
 
@@ -24,3 +24,9 @@ def test_nothing_to_do_on_the_filesystem(settings, capsys):
     settings.S3_BUCKET = settings.ENGINE_S3_BUCKET = ""
     call_command("ensure_buckets")
     assert "no bucket to create" in capsys.readouterr().out
+
+
+def test_a_self_hosted_s3_without_a_secret_is_refused(settings):
+    settings.S3_BUCKET, settings.S3_ENDPOINT_URL, settings.S3_SECRET_ACCESS_KEY = "media", "http://s3:8333", ""
+    with pytest.raises(CommandError, match="secret key is empty"):
+        call_command("ensure_buckets")

@@ -22,7 +22,7 @@ from tests.lib.test_fetch import Server
 from keys.selection import key_for_team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FACE = ROOT / "engine" / "characters" / "ava.jpg"
 
 
@@ -75,8 +75,10 @@ def studio(live_server, settings, alice, characters, tmp_path, media_server):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
     settings.FETCH_ALLOWED_PRIVATE = (live_server.url + "/engine/media/",)
-    # The engine may fetch the portal's signed media and the test's loopback media server.
-    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (live_server.url + "/m/", media_server.url)
+    # The engine may fetch the portal's signed media and the test's loopback media server
+    # (with media on S3, as in CI's third configuration: the bucket's uploads).
+    settings.ENGINE_FETCH_ALLOWED_PRIVATE = (live_server.url + "/m/", media_server.url) + (
+        (f"{settings.S3_ENDPOINT_URL}/{settings.S3_BUCKET}/uploads/",) if settings.S3_BUCKET else ())
     key = key_for_team(alice.teams.first())
     key.generate_url = live_server.url + "/engine/generate"
     key.query_status_url = live_server.url + "/engine/query_status"

@@ -3,7 +3,7 @@ exist yet; nothing to do when media storage is the filesystem. Run once per depl
 beside `migrate` (docker-compose's one-shot `migrate` service runs both)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -25,6 +25,9 @@ class Command(BaseCommand):
         from botocore.exceptions import ClientError
 
         for bucket, (endpoint, key, secret, region) in wanted.items():
+            if endpoint and not secret:  # AWS may use a role; a self-hosted S3 needs its key
+                raise CommandError(f"Bucket {bucket}: the secret key is empty. Set S3_SECRET_ACCESS_KEY "
+                                   "(and ENGINE_S3_SECRET_ACCESS_KEY if the engine has its own).")
             s3 = boto3.client("s3", endpoint_url=endpoint or None, aws_access_key_id=key or None,
                               aws_secret_access_key=secret or None, region_name=region or None)
             try:
