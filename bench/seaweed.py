@@ -57,7 +57,7 @@ class SeaweedFS:
     process: subprocess.Popen | None = None
 
     @classmethod
-    def start(cls, directory: Path, timeout: float = 60) -> "SeaweedFS":
+    def start(cls, directory: Path, timeout: float = 60, metrics_port: int | None = None) -> "SeaweedFS":
         directory.mkdir(parents=True, exist_ok=True)
         access_key, secret_key = "portal" + secrets.token_hex(4), secrets.token_hex(20)
         identities = directory / "identities.json"
@@ -69,6 +69,8 @@ class SeaweedFS:
                 "-master.telemetry=false", f"-s3.config={identities}", "-webdav=false", "-admin.ui=false",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
                 *(f"-{name}.port={port}" for name, port in ports.items())]
+        if metrics_port:  # Prometheus counters (bench/scale.py counts S3 requests with them)
+            args.append(f"-metricsPort={metrics_port}")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "AWS_"))}
         log = open(directory / "weed.log", "wb")
         process = subprocess.Popen(args, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT,
