@@ -1,6 +1,9 @@
 """The one SSRF-safe fetcher for every URL the server downloads: results the archiver
 keeps, the local engine's inputs (video_url, image_url, audio_url), future webhooks.
 
+`post()` sends a small body (webhooks) with the same connect-time address check; it never
+follows a redirect and keeps only the start of the answer.
+
 Built on libcurl (pycurl), after healthchecks' hc/lib/curl.py: curl calls our
 `opensocket` for every connection it opens, with the address it is about to connect to,
 so the public-address check happens at connect time on the resolved IP (no DNS-rebinding
@@ -144,6 +147,60 @@ def fetch_to_file(url: str, dest: Path, *, max_bytes: int, timeout: float, allow
         curl.close()
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+@dataclass(frozen=True)
+class Posted:
+    status: int
+    body: bytes  # the start of the answer (at most `max_response_bytes`)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allowed=(),
+         max_response_bytes: int = 4096, user_agent: str = "navtalk-portal/0.1") -> Posted:
+    """POST `body` to `url` through the same connect-time checks as fetch_to_file: only
+    public addresses, or an exact `allowed` origin. A redirect is an answer like any other
+    (never followed). Any HTTP status is returned; FetchError only when no answer came."""
+    _check_link(url)
+    origins = tuple(o for o in allowed if isinstance(o, Origin)) + parse_origins(
+        [o for o in allowed if not isinstance(o, Origin)])
+    hop = {"allowed": is_allowed(url, origins), "refused": False}
+
+    def opensocket(purpose, curl_address):
+        family, socktype, protocol, address = curl_address
+        if not (is_public_ip(address[0]) or hop["allowed"]):
+            hop["refused"] = True
+            return pycurl.SOCKET_BAD
+        return socket.socket(family, socktype, protocol)
+
+    answer = bytearray()
+
+    def write(chunk: bytes):
+        answer.extend(chunk[:max(0, max_response_bytes - len(answer))])
+        return None  # the rest is read and dropped: the status is what counts
+
+    curl = pycurl.Curl()
+    try:
+        curl.setopt(pycurl.NOSIGNAL, 1)
+        curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        curl.setopt(pycurl.OPENSOCKETFUNCTION, opensocket)
+        curl.setopt(pycurl.FOLLOWLOCATION, False)
+        curl.setopt(pycurl.FRESH_CONNECT, True)
+        curl.setopt(pycurl.FORBID_REUSE, True)
+        curl.setopt(pycurl.PROXY, "")
+        curl.setopt(pycurl.USERAGENT, user_agent)
+        curl.setopt(pycurl.URL, url.encode())
+        curl.setopt(pycurl.POSTFIELDS, body)
+        curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in headers.items()] + ["Expect:"])
+        curl.setopt(pycurl.TIMEOUT_MS, max(1, int(timeout * 1000)))
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(timeout, 10) * 1000)))
+        curl.setopt(pycurl.WRITEFUNCTION, write)
+        try:
+            curl.perform()
+        except pycurl.error as exc:
+            raise _curl_error(exc, hop["refused"], max_response_bytes, 1, 1) from None
+        return Posted(status=curl.getinfo(pycurl.RESPONSE_CODE), body=bytes(answer))
+    finally:
+        curl.close()
 
 
 def _curl_error(exc: pycurl.error, refused: bool, max_bytes: int, min_rate: int, min_rate_seconds: int) -> FetchError:
