@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -28,6 +28,7 @@ from jobs import selectors, services
 from jobs.limits import JobLimitReached
 from jobs.models import Job
 from keys.selection import key_for_team
+from lib.ranged import ranged_storage_response
 from navtalk import contract
 
 from . import schema
@@ -195,12 +196,12 @@ class ResultFileView(APIView):
         file = getattr(job, self.field)
         if job.archive_status != Job.Archive.DONE or not file:
             raise Http404("This job has no archived result.")
-        try:
-            handle = default_storage.open(file.name, "rb")
+        name = (slugify(job.title) or "video")[:80] + self.extension
+        try:  # streamed from storage (filesystem or S3) with Range, never whole in memory (lib.storage)
+            return ranged_storage_response(request, default_storage, file.name, content_type=self.content_type,
+                                           cache_control="private, max-age=3600", filename=name, attachment=True)
         except FileNotFoundError:
             raise Http404("The archived file is missing.") from None
-        name = (slugify(job.title) or "video")[:80] + self.extension
-        return FileResponse(handle, content_type=self.content_type, as_attachment=True, filename=name)
 
 
 class VideoView(ResultFileView):
