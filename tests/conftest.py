@@ -5,16 +5,12 @@ whose URLs point at `upstream`, a real HTTP server on loopback that records ever
 request it receives and answers what the test scripts.
 """
 
-import json
-import threading
-import time
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from keys.selection import assign_key, key_for_team
+from tests.support.http import Reply
+from tests.support.upstream import TestUpstream
 
 ALICE_SECRET = "sk-alice-0123456789abcdefSECRET"
 JOB_LIMITS = ("JOB_RATE_PER_USER_PER_MINUTE", "JOB_RATE_PER_TEAM_PER_MINUTE", "JOB_MAX_IN_FLIGHT_PER_USER",
@@ -30,113 +26,8 @@ def no_job_limits(settings):
 BOB_SECRET = "sk-bob-fedcba9876543210SECRET"
 
 
-class Reply:
-    def __init__(self, status=200, body=None, headers=None, raw: bytes | None = None, delay: float = 0,
-                 drip: float = 0):
-        # drip: seconds between the body's bytes (a slow body), after the headers.
-        self.status, self.body, self.headers, self.raw, self.delay = status, body, headers or {}, raw, delay
-        self.drip = drip
-
-    def send(self, handler: BaseHTTPRequestHandler) -> None:
-        """Write this reply as `handler`'s response (a client that hung up is fine)."""
-        data = self.raw if self.raw is not None else json.dumps(self.body).encode()
-        try:
-            handler.send_response(self.status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(data)))
-            for k, v in self.headers.items():
-                handler.send_header(k, v)
-            handler.end_headers()
-            if not self.drip:
-                handler.wfile.write(data)
-            for i in range(len(data) if self.drip else 0):
-                handler.wfile.write(data[i:i + 1])
-                handler.wfile.flush()
-                threading.Event().wait(self.drip)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-
-class TestUpstream:
-    """A scriptable NavTalk. By default /generate answers started with task ids t-1,
-    t-2, … and /query_status answers `processing`; tests push replies with `script`."""
-
-    __test__ = False  # not a test class
-
-    def __init__(self, latency: float | None = None):
-        # With `latency`, tasks answer processing until `latency` seconds after their
-        # /generate, then done; unknown task ids get 404 (like NavTalk).
-        self.latency = latency
-        self.created: dict[str, float] = {}
-        self.requests: list[dict] = []
-        self.scripts = {"generate": deque(), "query_status": deque()}
-        self.default_status = {"status": "processing"}
-        self.lock = threading.Lock()
-        self._counter = 0
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, endpoint, record):
-                with upstream.lock:
-                    upstream.requests.append(record)
-                    reply = upstream.scripts[endpoint].popleft() if upstream.scripts[endpoint] else None
-                    if reply is None:
-                        if endpoint == "generate":
-                            upstream._counter += 1
-                            task_id = f"t-{upstream._counter}"
-                            upstream.created[task_id] = time.monotonic()
-                            reply = Reply(body={"status": "started", "task_id": task_id})
-                        elif upstream.latency is not None:
-                            created = upstream.created.get(record["query"].get("task_id"))
-                            if created is None:
-                                reply = Reply(status=404, body={"status": "error", "message": "Task not found"})
-                            elif time.monotonic() - created >= upstream.latency:
-                                reply = Reply(body={"status": "done", "video_url": "https://cdn.example/v.mp4"})
-                            else:
-                                reply = Reply(body={"status": "processing"})
-                        else:
-                            reply = Reply(body=upstream.default_status)
-                if reply.delay:
-                    threading.Event().wait(reply.delay)
-                reply.send(self)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = None
-                self._answer("generate", {"endpoint": "generate", "path": self.path, "json": body,
-                                          "content_type": self.headers.get("Content-Type")})
-
-            def do_GET(self):
-                parts = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                self._answer("query_status", {"endpoint": "query_status", "path": parts.path, "query": query})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.generate_url = self.url + "/generate"
-        self.query_status_url = self.url + "/query_status"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def script(self, endpoint: str, *replies: Reply):
-        with self.lock:
-            self.scripts[endpoint].extend(replies)
-
-    def calls(self, endpoint: str) -> list[dict]:
-        with self.lock:
-            return [r for r in self.requests if r["endpoint"] == endpoint]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+# The scriptable HTTP peers live in tests/support (one server for every test).
+__all__ = ["Reply", "TestUpstream"]
 
 
 @pytest.fixture

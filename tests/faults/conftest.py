@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import kombu.pools
 import pytest
 
-from tests.conftest import Reply
+from tests.support.http import Reply
 from keys.selection import key_for_team
 from bench.processes import process_env, purge_broker, wait_until  # noqa: F401 (re-exported)
 

@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from jobs import polling, reconcile, services, submit
 from navtalk.client import TaskStatus
 from jobs.models import Job
-from tests.conftest import Reply
+from tests.support.http import Reply
 from keys.selection import key_for_team
 
 S = Job.Status

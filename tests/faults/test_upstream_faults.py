@@ -6,7 +6,7 @@ import pytest
 
 from jobs.hints import hint_for
 from jobs.models import Job
-from tests.conftest import Reply
+from tests.support.http import Reply
 from tests.faults.conftest import create_jobs, dump, fast_env, wait_until
 from bench.processes import start_beat, start_worker
 

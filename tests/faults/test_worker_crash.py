@@ -10,7 +10,7 @@ import time
 import pytest
 
 from jobs.models import Job
-from tests.conftest import Reply
+from tests.support.http import Reply
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
 from bench.processes import start_beat, start_worker
 

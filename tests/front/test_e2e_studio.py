@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import requests
 
+from bench.processes import process_env, purge_broker, running, start_beat, start_worker
 from jobs.models import Job
 from keys.models import LicenseKey
-from bench.processes import process_env, purge_broker, running, start_beat, start_worker
-from tests.lib.test_fetch import Server
 from keys.selection import key_for_team
+from tests.support.http import Routes, raw
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +61,9 @@ def face_mp4(seconds: float = 1.2) -> bytes:
 @pytest.fixture
 def media_server():
     wav, mp4 = speech_wav(), face_mp4()
-    server = Server({"/face.mp4": (200, {"Content-Type": "video/mp4"}, mp4, 0),
-                     "/face.jpg": (200, {"Content-Type": "image/jpeg"}, FACE.read_bytes(), 0),
-                     "/speech.wav": (200, {"Content-Type": "audio/wav"}, wav, 0)})
+    server = Routes({"/face.mp4": raw(mp4, headers={"Content-Type": "video/mp4"}),
+                     "/face.jpg": raw(FACE.read_bytes(), headers={"Content-Type": "image/jpeg"}),
+                     "/speech.wav": raw(wav, headers={"Content-Type": "audio/wav"})})
     server.wav, server.mp4 = wav, mp4
     yield server
     server.close()

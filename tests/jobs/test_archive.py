@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Profile
 from jobs import archive, notifications
 from jobs.models import Job
-from tests.lib.test_fetch import Server
+from tests.support.http import Routes, raw
 
 S, A = Job.Status, Job.Archive
 
@@ -30,9 +30,9 @@ def make_mp4(seconds: float = 1.0) -> bytes:
 
 @pytest.fixture
 def video_server():
-    server = Server({"/v.mp4": (200, {"Content-Type": "video/mp4"}, make_mp4(2.0), 0),
-                     "/broken.mp4": (200, {}, b"not a video at all", 0),
-                     "/flaky": (503, {}, b"", 0)})
+    server = Routes({"/v.mp4": raw(make_mp4(2.0), headers={"Content-Type": "video/mp4"}),
+                     "/broken.mp4": raw(b"not a video at all"),
+                     "/flaky": raw(b"", 503)})
     yield server
     server.close()
 

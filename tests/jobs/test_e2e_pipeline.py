@@ -8,7 +8,7 @@ import pytest
 
 from jobs import services
 from jobs.models import Job
-from tests.conftest import Reply
+from tests.support.http import Reply
 from bench.processes import process_env, purge_broker, running, start_beat, start_worker, wait_until
 from keys.selection import key_for_team
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from jobs.models import Character, Job, JobEvent
 from keys import crypto
 from keys.models import LicenseKey
-from tests.conftest import Reply
+from tests.support.http import Reply
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
 

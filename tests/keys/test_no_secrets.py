@@ -10,7 +10,7 @@ from django.utils import timezone
 from jobs import submit
 from jobs.models import Job, JobEvent
 from keys.models import LicenseKey
-from tests.conftest import Reply
+from tests.support.http import Reply
 from tests.front.test_create_form import DEFAULT_SLIDERS, png
 from keys.selection import use_only
 

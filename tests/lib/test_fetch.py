@@ -1,49 +1,16 @@
 """The SSRF-safe fetcher against real HTTP servers on loopback."""
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from lib.fetch import FetchError, fetch_to_file
-
-
-class Server:
-    def __init__(self, routes):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                status, headers, body, delay = routes.get(self.path, (404, {}, b"no", 0))
-                if delay:
-                    time.sleep(delay)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.allowed = (self.url,)  # the exact origin
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.support.http import Routes, raw
 
 
 @pytest.fixture
 def other():
-    server = Server({"/secret": (200, {"Content-Type": "text/plain"}, b"internal data", 0)})
+    server = Routes({"/secret": raw(b"internal data", headers={"Content-Type": "text/plain"})})
     yield server
     server.close()
 
@@ -51,14 +18,14 @@ def other():
 @pytest.fixture
 def server(other):
     body = b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000
-    server = Server({
-        "/video.mp4": (200, {"Content-Type": "video/mp4"}, body, 0),
-        "/big": (200, {}, b"y" * 300_000, 0),
-        "/slow": (200, {}, b"z", 3),
-        "/gone": (404, {}, b"", 0),
-        "/redirect-out": (302, {"Location": other.url + "/secret"}, b"", 0),
-        "/redirect-ftp": (302, {"Location": "ftp://127.0.0.1/x"}, b"", 0),
-        "/redirect-in": (302, {"Location": "/video.mp4"}, b"", 0),
+    server = Routes({
+        "/video.mp4": raw(body, headers={"Content-Type": "video/mp4"}),
+        "/big": raw(b"y" * 300_000),
+        "/slow": raw(b"z", delay=3),
+        "/gone": raw(b"", 404),
+        "/redirect-out": raw(b"", 302, headers={"Location": other.url + "/secret"}),
+        "/redirect-ftp": raw(b"", 302, headers={"Location": "ftp://127.0.0.1/x"}),
+        "/redirect-in": raw(b"", 302, headers={"Location": "/video.mp4"}),
     })
     server.body = body
     yield server

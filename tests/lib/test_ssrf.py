@@ -2,22 +2,19 @@
 every hop, allows only exact origins (and path prefixes), and cuts off drips."""
 
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from lib.addresses import is_public_ip, link_problem, parse_origins
 from lib.fetch import UNREACHABLE, FetchError, fetch_to_file
-from tests.lib.test_fetch import Server
+from tests.support.http import Routes, raw
 
 
 @pytest.fixture
 def secret():
-    server = Server({"/secret": (200, {"Content-Type": "text/plain"}, b"internal data", 0),
-                     "/m/ok.jpg": (200, {}, b"\xff\xd8picture", 0),
-                     "/m/hop": (302, {"Location": "/secret"}, b"", 0)})
+    server = Routes({"/secret": raw(b"internal data", headers={"Content-Type": "text/plain"}),
+                     "/m/ok.jpg": raw(b"\xff\xd8picture"),
+                     "/m/hop": raw(b"", 302, headers={"Location": "/secret"})})
     yield server
     server.close()
 
@@ -83,7 +80,7 @@ def test_origins_parse_exactly():
 
 
 def test_a_redirect_from_an_allowed_origin_to_loopback_is_refused(secret, tmp_path):
-    hop = Server({"/go": (302, {"Location": secret.url + "/secret"}, b"", 0)})
+    hop = Routes({"/go": raw(b"", 302, headers={"Location": secret.url + "/secret"})})
     try:
         with pytest.raises(FetchError) as info:
             _get(hop.url + "/go", tmp_path, allowed=(hop.url,))
@@ -92,44 +89,17 @@ def test_a_redirect_from_an_allowed_origin_to_loopback_is_refused(secret, tmp_pa
         hop.close()
 
 
-class Drip:
-    """Sends one byte every `every` seconds, forever (until the client goes away)."""
-
-    def __init__(self, every=0.2):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", "100000")
-                self.end_headers()
-                try:
-                    for _ in range(100000):
-                        self.wfile.write(b"x")
-                        self.wfile.flush()
-                        time.sleep(every)
-                except OSError:
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 def test_a_dripping_link_is_cut_off_by_the_minimum_rate(tmp_path):
-    drip = Drip()
+    drip = Routes()
+    url = drip.add("/x", b"x" * 100_000, drip=0.2)  # one byte every 0.2 s: ~5.5 hours in all
     try:
-        started = time.monotonic()
         with pytest.raises(FetchError) as info:
-            fetch_to_file(drip.url + "/x", tmp_path / "x", max_bytes=10**6, timeout=60, allowed=(drip.url,),
+            fetch_to_file(url, tmp_path / "x", max_bytes=10**6, timeout=60, allowed=drip.allowed,
                           min_rate=100, min_rate_seconds=2)
-        assert time.monotonic() - started < 5
+        # Cut by the rate check ("slow"), long before the 60 s cap would ("timeout").
         assert info.value.kind == "slow" and "too slowly" in info.value.message
     finally:
-        drip.httpd.shutdown()
-        drip.httpd.server_close()
+        drip.close()
 
 
 @pytest.mark.parametrize("url,words", [

@@ -3,7 +3,7 @@
 import pytest
 
 from navtalk.client import GenerateRequest, NavTalkClient, NavTalkError
-from tests.conftest import Reply
+from tests.support.http import Reply
 
 
 @pytest.fixture
