@@ -44,3 +44,67 @@ class Preset(models.Model):
             return f"Character {self.character_name}"
         kind = "Video" if self.visual_type == Job.Visual.VIDEO else "Photo"
         return f"{kind} link" if self.visual_url else f"Uploaded {kind.lower()}"
+
+
+class WebhookEndpoint(models.Model):
+    """A team's receiver of signed job events (Standard Webhooks' scheme; automation.webhooks).
+    The signing secret is encrypted at rest like a license key and shown once."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    secret_encrypted = models.TextField(editable=False)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0, help_text="Failed attempts since the last success.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.url
+
+    @property
+    def secret(self) -> str:
+        from keys.crypto import decrypt
+
+        return decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        from keys.crypto import encrypt
+
+        self.secret_encrypted = encrypt(value)
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, retried with backoff until it succeeds or runs out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Sending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=40)
+    msg_id = models.CharField(max_length=40, unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True, help_text="The receiver's last HTTP status.")
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["next_attempt_at"], name="webhook_due",
+                                condition=models.Q(status="pending"))]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint_id}"

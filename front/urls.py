@@ -2,7 +2,7 @@ from django.urls import path
 
 from jobs import media
 
-from . import presets, views, views_live, views_members, views_notifications, views_results, voices
+from . import presets, views, views_live, views_members, views_notifications, views_results, views_webhooks, voices
 
 app_name = "jobs"
 urlpatterns = [
@@ -20,6 +20,8 @@ urlpatterns = [
     path("presets/", presets.presets_page, name="presets"),
     path("presets/save/", presets.save_from_form, name="preset_from_form"),
     path("presets/<int:pk>/delete/", presets.delete, name="preset_delete"),
+    path("webhooks/", views_webhooks.webhooks_page, name="webhooks"),
+    path("webhooks/<int:pk>/<str:what>/", views_webhooks.action, name="webhook_action"),
     path("jobs/<uuid:code>/preset/", presets.save_from_job, name="preset_from_job"),
     path("gallery/", views.gallery, name="gallery"),
     path("notifications/", views_notifications.notifications_page, name="notifications"),

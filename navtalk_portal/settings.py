@@ -63,7 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",  # the REST API (api/)
     "drf_spectacular",  # its OpenAPI 3 schema
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static (no CDN)
-    "automation",  # presets (issue 14)
+    "automation",  # presets and webhooks (issue 14)
     "api",
 ]
 
@@ -220,6 +220,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # API_TOKEN_MAX_DAYS (0: a person may make one that never expires).
 API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="120/minute")
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Signed webhooks (automation.webhooks): retries after the first send (seconds, about a
+# day in all), failed attempts in a row that disable an endpoint, the time a receiver has
+# to answer, and the exact non-public origins receivers may use (e.g. http://10.0.0.5:8080/hooks/).
+WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,300,1800,7200,18000,36000,36000")
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=8)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_ALLOWED_PRIVATE = tuple(env.list("WEBHOOK_ALLOWED_PRIVATE", default=[]))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
@@ -379,6 +386,8 @@ CELERY_BEAT_SCHEDULE = {
                       "options": {"expires": max(POLL_INTERVAL_SECONDS * 5, 5)}},
     "reconcile-jobs": {"task": "jobs.tasks.reconcile_jobs", "schedule": RECONCILE_INTERVAL_SECONDS,
                        "options": {"expires": RECONCILE_INTERVAL_SECONDS}},
+    "deliver-webhooks": {"task": "automation.tasks.deliver_due_webhooks", "schedule": 15.0,
+                         "options": {"expires": 15.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Several beats may run (several machines); only the one holding a lease in the database

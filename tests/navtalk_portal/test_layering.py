@@ -16,7 +16,7 @@ ALLOWED = {
     "jobs": {"accounts", "keys", "lib", "navtalk"},
     "front": {"accounts", "automation", "cluster", "keys", "jobs", "lib", "navtalk"},
     "engine": {"lib", "navtalk"},
-    "automation": {"accounts", "jobs"},  # presets (issue 14)
+    "automation": {"accounts", "jobs", "keys", "lib"},  # presets, webhooks (issue 14)
     "api": {"accounts", "automation", "front", "jobs", "keys", "lib", "navtalk"},  # the REST API (issue 14)
     "navtalk_portal": set(APPS) - {"navtalk_portal"},
 }
