@@ -6,9 +6,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import archive
+from . import archive, services
 from .models import Job
-from .services import dispatch_submit, fail
+from .services import fail
 
 log = logging.getLogger(__name__)
 S = Job.Status
@@ -34,7 +34,7 @@ def reconcile(now=None) -> dict:
     stale_queued = Job.objects.filter(status=S.QUEUED, next_poll_at__lt=now - dispatch_grace())
     for job_id in stale_queued.values_list("pk", flat=True)[:1000]:
         if Job.objects.filter(pk=job_id, status=S.QUEUED).update(next_poll_at=now) == 1:
-            dispatch_submit(job_id)
+            services.dispatch_submit(job_id)
             counts["redispatched"] += 1
     call_limit = settings.NAVTALK_CONNECT_TIMEOUT + settings.NAVTALK_READ_TIMEOUT + 30
     stuck = Job.objects.filter(status=S.SUBMITTING, submitting_at__lt=now - timedelta(seconds=call_limit))

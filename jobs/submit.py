@@ -19,11 +19,11 @@ from keys.models import LicenseKey
 from navtalk import contract
 from navtalk.client import GenerateRequest, NavTalkClient, NavTalkError
 
-from . import ledger
+from . import ledger, services
 from .media import signed_url
 from .models import Job
 from .schedule import expected_duration, first_poll_delay
-from .services import dispatch_submit, fail, transition
+from .services import fail, transition
 
 S = Job.Status
 log = logging.getLogger(__name__)
@@ -132,4 +132,4 @@ def _submit_failed(job: Job, exc: NavTalkError) -> None:
                        data={"category": exc.category, "retry_in": round(delay, 1)},
                        upstream_reply=exc.reply, queued_at=now, next_poll_at=now + timedelta(seconds=delay)):
             if delay <= max_countdown():
-                dispatch_submit(job.pk, countdown=delay)
+                services.dispatch_submit(job.pk, countdown=delay)  # one place to observe it

@@ -3,7 +3,6 @@ redis-server and PostgreSQL cluster (never the shared ones), short pipeline timi
 the worker and beat processes, and a switch for the test process's Celery publisher.
 """
 
-import json
 import os
 import shutil
 import signal
@@ -14,16 +13,14 @@ import threading
 import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import kombu.pools
 import pytest
 
-from tests.support.http import Reply
-from keys.selection import key_for_team
 from bench.processes import process_env, purge_broker, wait_until  # noqa: F401 (re-exported)
+from keys.selection import key_for_team
+from tests.support.http import LoopbackServer, Reply, Request
 
 # Small timings for worker and beat processes: a fault test runs in seconds.
 FAST = dict(
@@ -47,7 +44,7 @@ def free_port() -> int:
 # --- the upstream ---------------------------------------------------------------------
 
 
-class FaultUpstream:
+class FaultUpstream(LoopbackServer):
     """A NavTalk over real HTTP whose behaviour is scripted per case.
 
     A job's `content` is "<case>#<n>"; /generate answers the case's scripted replies in
@@ -73,79 +70,62 @@ class FaultUpstream:
         self.total_in_flight = 0
         self.video_fetches: dict[str, int] = defaultdict(int)
         self._counter = 0
-        upstream = self
+        super().__init__(self._respond, http11=True, after=self._sent, backlog=256)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _respond(self, request: Request) -> Reply:
+        if request.method == "POST":
+            return self._generate(request.json if isinstance(request.json, dict) else {})
+        if request.path.startswith("/video/"):
+            with self.lock:
+                self.video_fetches[request.path] += 1
+            return Reply(raw=b"not a video")
+        return self._status(request.query.get("task_id", ""))
 
-            def log_message(self, *args):
-                pass
+    def _generate(self, body: dict) -> Reply:
+        label = str(body.get("content") or body.get("audio_url") or "")
+        case = label.split("#")[0]
+        with self.lock:
+            script = self.generate_scripts[case]
+            reply = script.popleft() if script else None
+            if reply is None:
+                self._counter += 1
+                task_id = f"{label.replace('#', '-')}-{self._counter}"  # URL-safe
+                self.created[task_id] = time.monotonic()
+                self.task_case[task_id] = case
+                reply = Reply(body={"status": "started", "task_id": task_id})
+            self.log.append({"endpoint": "generate", "t": time.monotonic(), "label": label,
+                             "case": case, "http": reply.status, "json": body})
+        return reply
 
-            def _send(self, reply: Reply):
-                reply.send(self)
+    def _status(self, task_id: str) -> Reply:
+        with self.lock:
+            self.in_flight[task_id] += 1
+            self.total_in_flight += 1
+            self.max_in_flight[task_id] = max(self.max_in_flight[task_id], self.in_flight[task_id])
+            case = self.task_case.get(task_id)
+            script = self.status_scripts[case] if case is not None else None
+            reply = script.popleft() if script else None
+            if reply is None:
+                if case is None:
+                    reply = Reply(status=404, body={"status": "error", "message": "Task not found"})
+                elif case in self.forever:
+                    reply = self.forever[case]
+                elif time.monotonic() - self.created[task_id] >= self.latency:
+                    reply = Reply(body={"status": "done", "video_url": f"{self.url}/video/{task_id}.mp4"})
+                else:
+                    reply = Reply(body={"status": "processing"})
+            self.log.append({"endpoint": "query_status", "t": time.monotonic(), "task_id": task_id,
+                             "case": case, "http": reply.status})
+        if not reply.delay and self.status_delay:
+            reply = _delayed(reply, self.status_delay)
+        return reply
 
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    body = {}
-                label = str(body.get("content") or body.get("audio_url") or "")
-                case = label.split("#")[0]
-                with upstream.lock:
-                    script = upstream.generate_scripts[case]
-                    reply = script.popleft() if script else None
-                    if reply is None:
-                        upstream._counter += 1
-                        task_id = f"{label.replace('#', '-')}-{upstream._counter}"  # URL-safe
-                        upstream.created[task_id] = time.monotonic()
-                        upstream.task_case[task_id] = case
-                        reply = Reply(body={"status": "started", "task_id": task_id})
-                    upstream.log.append({"endpoint": "generate", "t": time.monotonic(), "label": label,
-                                         "case": case, "http": reply.status, "json": body})
-                if reply.delay:
-                    time.sleep(reply.delay)
-                self._send(reply)
-
-            def do_GET(self):
-                parts = urlsplit(self.path)
-                if parts.path.startswith("/video/"):
-                    with upstream.lock:
-                        upstream.video_fetches[parts.path] += 1
-                    return self._send(Reply(raw=b"not a video"))
-                task_id = parse_qs(parts.query).get("task_id", [""])[0]
-                with upstream.lock:
-                    upstream.in_flight[task_id] += 1
-                    upstream.total_in_flight += 1
-                    upstream.max_in_flight[task_id] = max(upstream.max_in_flight[task_id], upstream.in_flight[task_id])
-                    case = upstream.task_case.get(task_id)
-                    script = upstream.status_scripts[case] if case is not None else None
-                    reply = script.popleft() if script else None
-                    if reply is None:
-                        if case is None:
-                            reply = Reply(status=404, body={"status": "error", "message": "Task not found"})
-                        elif case in upstream.forever:
-                            reply = upstream.forever[case]
-                        elif time.monotonic() - upstream.created[task_id] >= upstream.latency:
-                            reply = Reply(body={"status": "done", "video_url": f"{upstream.url}/video/{task_id}.mp4"})
-                        else:
-                            reply = Reply(body={"status": "processing"})
-                    upstream.log.append({"endpoint": "query_status", "t": time.monotonic(), "task_id": task_id,
-                                         "case": case, "http": reply.status})
-                try:
-                    time.sleep(reply.delay or upstream.status_delay)
-                    self._send(reply)
-                finally:
-                    with upstream.lock:
-                        upstream.in_flight[task_id] -= 1
-                        upstream.total_in_flight -= 1
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def _sent(self, request: Request, reply: Reply) -> None:
+        if request.method == "GET" and not request.path.startswith("/video/"):
+            with self.lock:
+                task_id = request.query.get("task_id", "")
+                self.in_flight[task_id] -= 1
+                self.total_in_flight -= 1
 
     def script(self, case: str, *, generate=(), status=(), forever: Reply | None = None):
         with self.lock:
@@ -165,9 +145,12 @@ class FaultUpstream:
                 counts[call["label"]] += 1
         return counts
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+
+
+def _delayed(reply: Reply, delay: float) -> Reply:
+    """The same reply, sent after `delay` seconds (a slow upstream)."""
+    return Reply(reply.status, body=reply.body, headers=reply.headers, raw=reply.raw, delay=delay,
+                 drip=reply.drip, content_type=reply.content_type)
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_job_transitions_keep_their_invariants(upstream, alice, settings, monkey
         dispatched.append(job_id)
         real_dispatch(job_id, countdown)
 
-    monkeypatch.setattr(services, "_dispatch", recording_dispatch)
+    monkeypatch.setattr(services, "dispatch_submit", recording_dispatch)
 
     class JobMachine(RuleBasedStateMachine):
         def __init__(self):

@@ -61,7 +61,8 @@ class Request:
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 and a spare port, answering with `respond`."""
 
-    def __init__(self, respond, *, http11: bool = False):
+    def __init__(self, respond, *, http11: bool = False, after=None, backlog: int = 64):
+        """`after(request, reply)`, if given, runs once the reply was sent (or failed)."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,14 +82,19 @@ class LoopbackServer:
                 request = Request(self.command, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
                                   dict(self.headers), body, decoded)
                 reply = server.respond(request)
-                if reply.delay:
-                    threading.Event().wait(reply.delay)
-                reply.send(self)
+                try:
+                    if reply.delay:
+                        threading.Event().wait(reply.delay)
+                    reply.send(self)
+                finally:
+                    if after is not None:
+                        after(request, reply)
 
             do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _handle
 
         self.respond = respond
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": backlog})
+        self.httpd = server_class(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_port
         self.url = f"http://127.0.0.1:{self.port}"
