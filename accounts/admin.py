@@ -18,7 +18,14 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
-    fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name"]}),
+        ("Ceilings (set here by staff; the team's admins set quotas up to them on the Team page)",
+         {"fields": ["max_jobs_per_day", "max_video_seconds_per_month"]}),
+        ("Quotas (the team's admins set these on the Team page)",
+         {"fields": ["jobs_per_day", "video_seconds_per_month", "member_jobs_per_day",
+                     "member_video_seconds_per_month"]}),
+    ]
     inlines = [MembershipInline]
 
     def get_queryset(self, request):

@@ -10,9 +10,25 @@ from django.utils import timezone
 
 
 class Team(models.Model):
+    """A team. Its quotas (`jobs.quotas` enforces them; empty = no limit): a staff admin
+    sets the ceilings (`max_…`, in the admin); the team's owners and admins set the team's
+    caps and each member's caps on the Team page, never above a ceiling."""
+
     name = models.CharField(max_length=100, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
+    max_jobs_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Ceiling (staff): the most videos the team's admins may allow per day.")
+    max_video_seconds_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Ceiling (staff): the most seconds of video the team's admins may allow "
+                                         "per month.")
+    jobs_per_day = models.PositiveIntegerField(null=True, blank=True, help_text="Videos the team may make per day.")
+    video_seconds_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds of video the team may make per month.")
+    member_jobs_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Videos each member may make per day.")
+    member_video_seconds_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds of video each member may make per month.")
 
     class Meta:
         ordering = ["name"]

@@ -31,6 +31,7 @@ urlpatterns = [
     path("team/members/<int:membership_id>/role/", views_members.change_role, name="member_role"),
     path("team/members/<int:membership_id>/remove/", views_members.remove, name="member_remove"),
     path("team/invitations/", views_members.invite, name="invite"),
+    path("team/quotas/", views_members.set_quotas, name="quotas"),
     path("team/invitations/<int:invitation_id>/withdraw/", views_members.revoke, name="invite_revoke"),
     path("join/<str:token>/", views_members.join, name="join"),
     path("m/<str:token>/", media.public_media, name="public_media"),

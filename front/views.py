@@ -141,7 +141,12 @@ def status(request, code):
 def retry(request, code):
     job = selectors.job_for(request.team, code)
     perms.require(request, perms.RETRY_JOB, job=job)
-    if services.job_retry(job, request.user):
+    try:
+        retried = services.job_retry(job, request.user)
+    except JobLimitReached as exc:  # a quota or a key's budget (jobs.quotas)
+        messages.error(request, exc.message)
+        return redirect(job)
+    if retried:
         messages.success(request, f"Sent again (attempt {job.attempt}).")
     else:
         messages.warning(request, "Only failed or canceled jobs can be retried; "

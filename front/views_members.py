@@ -11,13 +11,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import members
 from accounts import permissions as perms
 from accounts.middleware import SESSION_KEY
-from accounts.models import Membership
+from accounts.models import Membership, Team
 from accounts.permissions import permission_required
+from jobs import quotas
+from jobs.models import Job
 
 NEW_LINK_KEY = "team:new-invitation-link"
 
@@ -32,11 +35,46 @@ class InviteForm(forms.Form):
                              help_text="Leave empty to copy the link yourself.")
 
 
-def _page(request, invite_form, status=200):
+QUOTA_FIELDS = {"jobs_per_day": "max_jobs_per_day", "member_jobs_per_day": "max_jobs_per_day",
+                "video_seconds_per_month": "max_video_seconds_per_month",
+                "member_video_seconds_per_month": "max_video_seconds_per_month"}
+
+
+class QuotaForm(forms.ModelForm):
+    """The team's caps, set by its owners and admins, never above the staff's ceilings."""
+
+    class Meta:
+        model = Team
+        fields = list(QUOTA_FIELDS)
+        labels = {"jobs_per_day": "Videos per day, whole team", "member_jobs_per_day": "Videos per day, each person",
+                  "video_seconds_per_month": "Seconds of video per month, whole team",
+                  "member_video_seconds_per_month": "Seconds of video per month, each person"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, ceiling_name in QUOTA_FIELDS.items():
+            ceiling = getattr(self.instance, ceiling_name)
+            self.fields[name].help_text = ("Empty: no limit." if ceiling is None else
+                                           f"At most {ceiling} (set by the portal's staff). Empty: {ceiling}.")
+
+    def clean(self):
+        data = super().clean()
+        for name, ceiling_name in QUOTA_FIELDS.items():
+            ceiling, value = getattr(self.instance, ceiling_name), data.get(name)
+            if ceiling is not None and value is not None and value > ceiling:
+                self.add_error(name, f"This is more than the {ceiling} the portal's staff allow this team. "
+                                     f"Enter {ceiling} or less.")
+        return data
+
+
+def _page(request, invite_form, status=200, quota_form=None):
     team_members = (Membership.objects.filter(team=request.team).select_related("user")
                     .order_by("user__username"))
+    today, seconds = quotas.usage(Job.objects.filter(team=request.team), timezone.now())
     context = {"members": team_members, "invitations": members.pending_invitations(request.team),
                "invite_form": invite_form, "roles": Membership.Role.choices,
+               "quota_form": quota_form or QuotaForm(instance=request.team), "used_today": today,
+               "used_seconds": round(seconds), "caps": quotas.team_caps(request.team),
                "new_link": request.session.pop(NEW_LINK_KEY, None) if request.method == "GET" else None}
     return render(request, "team/members.html", context, status=status)
 
@@ -97,6 +135,17 @@ def invite(request):
         except OSError:
             messages.warning(request, f"The email to {email} could not be sent; copy the link below instead.")
     request.session[NEW_LINK_KEY] = link  # shown once, on the next page
+    return redirect("jobs:members")
+
+
+@require_POST
+@permission_required(perms.MANAGE_QUOTAS)
+def set_quotas(request):
+    form = QuotaForm(request.POST, instance=Team.objects.get(pk=request.team.pk))
+    if not form.is_valid():
+        return _page(request, InviteForm(), status=400, quota_form=form)
+    form.save()
+    messages.success(request, "Quotas saved. They apply to the next video anyone makes.")
     return redirect("jobs:members")
 
 

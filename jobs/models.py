@@ -155,6 +155,13 @@ class Job(models.Model):
     archive_next_at = models.DateTimeField(null=True, blank=True)
     archive_error = models.TextField(blank=True)
 
+    # Quotas (jobs.quotas): the unit this job holds against its team's, person's and key's
+    # caps, reserved under row locks when it was created (or retried), and released when
+    # it failed before the upstream accepted it.
+    quota_at = models.DateTimeField(null=True, blank=True)
+    quota_seconds = models.FloatField(null=True, blank=True, help_text="Estimated video seconds until known.")
+    quota_released = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -195,6 +202,11 @@ class Job(models.Model):
             # ORDER BY finished_at DESC LIMIT 50 (a key's recent durations).
             models.Index(fields=["license_key", "-finished_at"], name="job_key_done",
                          condition=Q(status="done")),
+            # jobs.quotas: WHERE team_id | created_by_id | license_key_id = … AND quota_at >= …
+            # AND NOT quota_released (count and sum of this day's / month's units).
+            models.Index(fields=["team", "quota_at"], name="job_quota_team", condition=Q(quota_released=False)),
+            models.Index(fields=["created_by", "quota_at"], name="job_quota_user", condition=Q(quota_released=False)),
+            models.Index(fields=["license_key", "quota_at"], name="job_quota_key", condition=Q(quota_released=False)),
         ]
 
     def __str__(self):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from keys.selection import key_for_team
 
-from . import archive, limits, tasks
+from . import archive, limits, quotas, tasks
 from .dispatch import publish, publish_on_commit
 from .models import Job, JobEvent
 
@@ -45,10 +45,13 @@ def transition(job: Job, to_status: str, message: str, *, data: dict | None = No
 
 
 def fail(job: Job, category: str, message: str, reply=None) -> bool:
+    # Failed before the upstream accepted it (and provably so: not "interrupted"): the
+    # quota unit it held is given back (jobs.quotas).
+    release = not job.upstream_task_id and category != "interrupted"
     failed = transition(
         job, S.FAILED, message, data={"category": category},
         error_category=category, error_message=message[:2000], upstream_reply=reply,
-        finished_at=timezone.now(), next_poll_at=None, claim_token="",
+        finished_at=timezone.now(), next_poll_at=None, claim_token="", **({"quota_released": True} if release else {}),
     )
     if failed:
         transaction.on_commit(lambda: job_finished(job.pk, S.FAILED))
@@ -67,13 +70,18 @@ def dispatch_submit(job_id: int, countdown: float = 0) -> None:
 def job_create(*, team, user, license_key, title: str, **inputs) -> Job:
     """Save a job from the create form's cleaned inputs and enqueue its submission.
     Raises limits.JobLimitReached (nothing saved) when the person or the team is at a
-    rate or concurrency limit; checked under row locks, so it holds under concurrency."""
+    rate or concurrency limit, or quotas.QuotaReached at a quota or a key's budget; both
+    checked under row locks (person, team, key), so they hold under concurrency."""
     with transaction.atomic():
         limits.lock(team, user)
+        quotas.lock_key(license_key)
         limits.check(team, user)
         now = timezone.now()
+        seconds = quotas.estimate_seconds(inputs.get("audio_type", ""), inputs.get("content") or "")
+        quotas.check(team, user, license_key, seconds, now)
         job = Job.objects.create(team=team, created_by=user, license_key=license_key, title=title,
-                                 status=S.QUEUED, queued_at=now, next_poll_at=now, created_at=now, **inputs)
+                                 status=S.QUEUED, queued_at=now, next_poll_at=now, created_at=now, quota_at=now,
+                                 quota_seconds=seconds, **inputs)
         JobEvent.objects.create(job=job, to_status=S.QUEUED, message=f"Created by {user.get_username()}",
                                 created_at=now)
         dispatch_submit(job.pk)
@@ -88,12 +96,16 @@ def job_retry(job: Job, user) -> bool:
     now = timezone.now()
     license_key = key_for_team(job.team) or job.license_key
     with transaction.atomic():
+        # Sent again, so it takes a unit again (its creator's and team's; the key's).
+        limits.lock(job.team, job.created_by)
+        quotas.lock_key(license_key)
+        quotas.check(job.team, job.created_by, license_key, job.quota_seconds or 0.0, now, exclude=job.pk)
         ok = transition(
             job, S.QUEUED, f"Retry by {user.get_username()} (attempt {job.attempt + 1})",
             attempt=F("attempt") + 1, submit_tries=0, upstream_task_id="", upstream_status="", upstream_reply=None,
             video_url="", error_category="", error_message="", queued_at=now, next_poll_at=now,
-            submitting_at=None, submitted_at=None, finished_at=None, deadline_at=None, poll_count=0, last_pending_s=None,
-            claim_token="", license_key=license_key,
+            submitting_at=None, submitted_at=None, finished_at=None, deadline_at=None, poll_count=0,
+            last_pending_s=None, claim_token="", license_key=license_key, quota_at=now, quota_released=False,
         )
         if ok:
             job.attempt += 1
@@ -105,8 +117,10 @@ def job_cancel(job: Job, user) -> bool:
     """Stop tracking a job. NavTalk has no cancel call: an upstream task keeps running."""
     if job.status not in Job.IN_FLIGHT_STATUSES:
         return False
+    # Canceled before it was sent: nothing was made, the quota unit is given back.
+    release = {"quota_released": True} if job.status == S.QUEUED else {}
     return transition(job, S.CANCELED, f"Canceled by {user.get_username()}",
-                       finished_at=timezone.now(), next_poll_at=None, claim_token="")
+                       finished_at=timezone.now(), next_poll_at=None, claim_token="", **release)
 
 
 # --- side effects of finishing -------------------------------------------------------

@@ -28,7 +28,7 @@ class LicenseKeyForm(forms.ModelForm):
 
     class Meta:
         model = LicenseKey
-        fields = ["name", "secret", "generate_url", "query_status_url", "is_active", "notes"]
+        fields = ["name", "secret", "generate_url", "query_status_url", "is_active", "monthly_budget_seconds", "notes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +92,7 @@ class LicenseKeyAdmin(admin.ModelAdmin):
     actions = ["test_connection"]
 
     def get_fields(self, request, obj=None):
-        fields = ["name", "secret", "generate_url", "query_status_url", "is_active", "notes"]
+        fields = ["name", "secret", "generate_url", "query_status_url", "is_active", "monthly_budget_seconds", "notes"]
         return (["masked_secret"] + fields + ["last_used_at", "created_at"]) if obj else fields
 
     # A plain link input: Django's admin URL widget says "Currently: …" above every URL,

@@ -21,6 +21,9 @@ class LicenseKey(models.Model):
     query_status_url = models.URLField(default=settings.NAVTALK_QUERY_STATUS_URL)
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    monthly_budget_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds of video this license may make per calendar month, for all "
+                                         "teams together (empty: no budget).")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
