@@ -148,7 +148,10 @@ class JobActionView(APIView):
         job = _job(request, code)
         if denied := _denied(request, {"cancel": perms.CANCEL_JOB, "retry": perms.RETRY_JOB}[self.action], job):
             return denied
-        done = (services.job_cancel if self.action == "cancel" else services.job_retry)(job, request.user)
+        try:
+            done = (services.job_cancel if self.action == "cancel" else services.job_retry)(job, request.user)
+        except JobLimitReached as exc:  # a retry takes a quota unit again (jobs.quotas)
+            return message_response(exc.message, status.HTTP_429_TOO_MANY_REQUESTS)
         if not done:
             word = {"cancel": "canceled (only jobs in progress can)",
                     "retry": "retried (only failed or canceled jobs can)"}[self.action]
