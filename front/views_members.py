@@ -21,6 +21,7 @@ from accounts.models import Membership, Team
 from accounts.permissions import permission_required
 from jobs import quotas
 from jobs.models import Job
+from keys import selection
 
 NEW_LINK_KEY = "team:new-invitation-link"
 
@@ -75,6 +76,7 @@ def _page(request, invite_form, status=200, quota_form=None):
                "invite_form": invite_form, "roles": Membership.Role.choices,
                "quota_form": quota_form or QuotaForm(instance=request.team), "used_today": today,
                "used_seconds": round(seconds), "caps": quotas.team_caps(request.team),
+               "key_states": selection.key_states(request.team, spent=quotas.key_month_seconds),
                "new_link": request.session.pop(NEW_LINK_KEY, None) if request.method == "GET" else None}
     return render(request, "team/members.html", context, status=status)
 

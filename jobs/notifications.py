@@ -83,3 +83,26 @@ def job_finished(job_id: int) -> bool:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [job.created_by.email])
     log.info("job %s: notification email sent", job_id)
     return True
+
+
+def key_refused(key, team) -> int:
+    """Tell the team's owners and admins (those with an email) that the video service
+    refused one of the team's license keys. Returns how many were emailed; never raises."""
+    from accounts.models import Membership
+
+    admins = (Membership.objects.filter(team=team, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN])
+              .exclude(user__email="").values_list("user__email", flat=True))
+    emails = sorted(set(admins))
+    if not emails:
+        return 0
+    subject = f"The video service refused the license “{key.name}” of {team.name}"
+    body = (f"The video service refused the license key “{key.name}” ({key.masked}) when {team.name} sent a "
+            "video. New videos now use the team's next key, if it has one. Check the key in the portal's admin "
+            f"(saving it lets new videos try it again):\n\n{settings.PUBLIC_BASE_URL}/admin/keys/licensekey/\n")
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)
+    except OSError:
+        log.warning("key %s refused: the admins' email could not be sent", key.pk)
+        return 0
+    log.info("key %s refused: %d admin(s) emailed", key.pk, len(emails))
+    return len(emails)

@@ -82,6 +82,11 @@ def usage(rows, now: datetime) -> tuple[int, float]:
     return agg["today"], agg["seconds"]
 
 
+def key_month_seconds(key) -> float:
+    """Seconds of video `key` made (or holds) this month: for keys.selection's budgets."""
+    return usage(Job.objects.filter(license_key=key), timezone.now())[1]
+
+
 def _clock(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     minutes, secs = divmod(seconds, 60)

@@ -74,6 +74,8 @@ def job_create(*, team, user, license_key, title: str, **inputs) -> Job:
     checked under row locks (person, team, key), so they hold under concurrency."""
     with transaction.atomic():
         limits.lock(team, user)
+        # The pool's choice (keys.selection: disabled, refused or spent keys are skipped).
+        license_key = key_for_team(team, spent=quotas.key_month_seconds) or license_key
         quotas.lock_key(license_key)
         limits.check(team, user)
         now = timezone.now()
@@ -94,7 +96,7 @@ def job_retry(job: Job, user) -> bool:
     if job.status not in (S.FAILED, S.CANCELED):
         return False
     now = timezone.now()
-    license_key = key_for_team(job.team) or job.license_key
+    license_key = key_for_team(job.team, spent=quotas.key_month_seconds) or job.license_key
     with transaction.atomic():
         # Sent again, so it takes a unit again (its creator's and team's; the key's).
         limits.lock(job.team, job.created_by)

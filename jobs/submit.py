@@ -16,10 +16,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from keys.models import LicenseKey
+from keys.selection import key_for_team, mark_auth_failed
 from navtalk import contract
 from navtalk.client import GenerateRequest, NavTalkClient, NavTalkError
 
-from . import ledger, services
+from . import ledger, notifications, quotas, services
 from .media import signed_url
 from .models import Job
 from .schedule import expected_duration, first_poll_delay
@@ -98,6 +99,8 @@ def job_submit(job_id: int) -> None:
     try:
         submitted = client_for(key).generate(key.secret, request)
     except NavTalkError as exc:
+        if exc.category == contract.Failure.AUTH and _next_key(job, key, exc):
+            return
         _submit_failed(job, exc)
         return
     except Exception as exc:  # a reply no code path expected: this job fails alone, with a category
@@ -106,13 +109,29 @@ def job_submit(job_id: int) -> None:
                                  "the job may have been received.")
         return
     now = timezone.now()
-    LicenseKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    LicenseKey.objects.filter(pk=key.pk).update(last_used_at=now, auth_failed_at=None)
     transition(
         job, S.STARTED, "Accepted by the video service", data={"task_id": submitted.task_id},
         upstream_task_id=submitted.task_id, upstream_status="started", upstream_reply=submitted.raw,
         submitted_at=now, deadline_at=now + timedelta(seconds=settings.JOB_DEADLINE_SECONDS),
         next_poll_at=now + timedelta(seconds=first_poll_delay(expected_duration(key.pk), job.pk)),
     )
+
+
+def _next_key(job: Job, key: LicenseKey, exc: NavTalkError) -> bool:
+    """The upstream refused the license (nothing was created). Note it (the team's admins
+    are told, once), and send the job again with the team's next usable key, if any."""
+    if mark_auth_failed(key):
+        notifications.key_refused(key, job.team)
+    following = key_for_team(job.team, spent=quotas.key_month_seconds)
+    if following is None or following.pk == key.pk:
+        return False
+    now = timezone.now()
+    if transition(job, S.QUEUED, f"The license “{key.name}” was refused; sending with the team's next key "
+                                 f"“{following.name}”", data={"category": exc.category}, license_key=following,
+                  upstream_reply=exc.reply, queued_at=now, next_poll_at=now):
+        services.dispatch_submit(job.pk)
+    return True
 
 
 def _submit_failed(job: Job, exc: NavTalkError) -> None:

@@ -44,6 +44,7 @@ class LicenseKeyForm(forms.ModelForm):
     def save(self, commit=True):
         if self.cleaned_data.get("secret"):
             self.instance.secret = self.cleaned_data["secret"]  # encrypts and sets the hint
+        self.instance.auth_failed_at = None  # an admin looked at it: new jobs may try it again
         return super().save(commit=commit)
 
 

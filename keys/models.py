@@ -21,6 +21,10 @@ class LicenseKey(models.Model):
     query_status_url = models.URLField(default=settings.NAVTALK_QUERY_STATUS_URL)
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    auth_failed_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the upstream last refused this license (auth). New jobs skip it for a while "
+                  "(keys.selection); saving the key in the admin or a later success clears it.")
     monthly_budget_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds of video this license may make per calendar month, for all "
                                          "teams together (empty: no budget).")
