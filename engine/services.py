@@ -28,6 +28,7 @@ from navtalk.contract import Failure
 from . import faults
 from .fetch import FetchError, fetch_to_file
 from .models import EngineCallCounter, EngineLicense, EngineTask, fingerprint
+from .storage import media_root, scratch, storage  # noqa: F401 (storage: used by the views too)
 from .validate import InputOverCap, check_input, is_text
 
 logger = logging.getLogger(__name__)
@@ -102,38 +103,6 @@ def call_counts(fp: str) -> dict:
 
 
 # --- tasks: creation and status -----------------------------------------------------
-
-def media_root() -> Path:
-    """This node's local folder (scratch space, and the files when storage is the filesystem)."""
-    return Path(settings.ENGINE_MEDIA_ROOT)
-
-
-def storage():
-    """The engine's own storage, from its settings at call time (never the portal's
-    STORAGES): ENGINE_MEDIA_ROOT on the filesystem, or S3 when ENGINE_S3_BUCKET is set,
-    under ENGINE_S3_PREFIX. Inputs, results, the instant clip and voice samples live here,
-    so an engine worker on another machine reads what the web node wrote."""
-    if not settings.ENGINE_S3_BUCKET:
-        from django.core.files.storage import FileSystemStorage
-
-        return FileSystemStorage(location=media_root())
-    from lib.storage import s3_options
-
-    key = (settings.ENGINE_S3_ENDPOINT_URL, settings.ENGINE_S3_BUCKET, settings.ENGINE_S3_ACCESS_KEY_ID,
-           settings.ENGINE_S3_SECRET_ACCESS_KEY, settings.ENGINE_S3_REGION, settings.ENGINE_S3_PREFIX,
-           settings.ENGINE_MEDIA_URL_MAX_AGE)
-    cached = _S3.get(key)
-    if cached is None:
-        from storages.backends.s3 import S3Storage
-
-        cached = _S3[key] = S3Storage(**s3_options(
-            endpoint_url=key[0], bucket=key[1], access_key=key[2], secret_key=key[3], region=key[4],
-            location=key[5], url_max_age=key[6]))
-    return cached
-
-
-_S3: dict = {}
-
 
 MEDIA_SALT = "engine.media"
 
@@ -269,9 +238,7 @@ def instant_clip() -> str:
     store = storage()
     if store.exists(INSTANT_CLIP_NAME):
         return INSTANT_CLIP_NAME
-    scratch = media_root() / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f".{os.getpid()}-{uuid.uuid4().hex}.mp4"
+    tmp = scratch() / f".{os.getpid()}-{uuid.uuid4().hex}.mp4"
     script = ("import sys; from pathlib import Path; from engine.renderer import make_instant_clip; "
               "make_instant_clip(Path(sys.argv[1]))")
     try:
@@ -304,10 +271,29 @@ def _suffix(url: str, allowed: tuple, default: str) -> str:
     return suffix if suffix in allowed else default
 
 
+def _redelivered() -> bool:
+    """Whether the render message being handled was delivered before and not acknowledged:
+    its worker died (the broker gives a lost worker's message back: at once when a pool
+    process dies, after the visibility timeout when the whole worker or machine does),
+    since a living render ends within the task time limit, below that timeout."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    return bool(request and (getattr(request, "delivery_info", None) or {}).get("redelivered"))
+
+
 def run_render(task_id) -> None:
-    """Claim a STARTED task and render it. A second delivery finds it claimed and returns."""
+    """Claim a STARTED task and render it. A second delivery finds it claimed and returns,
+    unless it is the lost worker's message given back (engine worker killed mid-render):
+    then it claims the PROCESSING task again (compare-and-swap on `started`) and renders."""
     claimed = EngineTask.objects.filter(pk=task_id, status=Status.STARTED).update(
         status=Status.PROCESSING, started=timezone.now())
+    if claimed != 1 and _redelivered():
+        seen = EngineTask.objects.filter(pk=task_id, status=Status.PROCESSING).values_list("started", flat=True).first()
+        claimed = EngineTask.objects.filter(pk=task_id, status=Status.PROCESSING, started=seen).update(
+            started=timezone.now()) if seen else 0
+        if claimed:
+            logger.warning("engine: task %s was being rendered by a worker that stopped; rendering it again", task_id)
     if claimed != 1:
         logger.info("engine: task %s already claimed or finished; ignoring this delivery", task_id)
         return
@@ -352,16 +338,10 @@ def _render_and_store(task: EngineTask) -> str:
     stream the result into the engine's storage; returns its storage name."""
     from lib.storage import upload
 
-    with tempfile.TemporaryDirectory(dir=_scratch(), prefix=f"{task.task_id}-out-") as tmp:
+    with tempfile.TemporaryDirectory(dir=scratch(), prefix=f"{task.task_id}-out-") as tmp:
         out_path = Path(tmp) / "result.mp4"
         _render_to(task, out_path)
         return upload(storage(), f"results/{task.task_id}.mp4", out_path)
-
-
-def _scratch() -> Path:
-    scratch = media_root() / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    return scratch
 
 
 def _render_to(task: EngineTask, out_path: Path) -> None:
@@ -374,7 +354,7 @@ def _render_to(task: EngineTask, out_path: Path) -> None:
                      "allowed": settings.ENGINE_FETCH_ALLOWED_PRIVATE,
                      "min_rate": settings.FETCH_MIN_BYTES_PER_SECOND,
                      "min_rate_seconds": settings.FETCH_MIN_RATE_SECONDS}
-    with tempfile.TemporaryDirectory(dir=_scratch(), prefix=f"{task.task_id}-") as tmp:
+    with tempfile.TemporaryDirectory(dir=scratch(), prefix=f"{task.task_id}-") as tmp:
         tmp = Path(tmp)
         if request.get("video_url"):
             visual_kind = "video"

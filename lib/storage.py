@@ -10,7 +10,7 @@ file — use the S3 object directly when the storage is S3 (`storage.bucket`), a
 which both backends stream (S3: multipart `upload_fileobj`).
 
 `s3_options(...)` builds the S3Storage options the settings use for the portal's media
-(`STORAGES["default"]`) and the local engine's own storage (engine.services.storage()).
+(`STORAGES["default"]`) and the local engine's own storage (engine.storage.storage()).
 """
 
 import shutil
