@@ -28,7 +28,8 @@ class RoutineLinesAtDebug(logging.Filter):
     """Celery logs every task received and succeeded, and beat every task it sends, at
     INFO: with a poller running twice a second that is hundreds of lines a minute, and
     `make run`'s first login scrolls away. These lines pass only when the logger is at
-    DEBUG; the poller itself logs a summary a minute (jobs.polling)."""
+    DEBUG or with CELERY_TASK_LOGS=True; the poller itself logs a summary a minute
+    (jobs.polling)."""
 
     ROUTINE = ("Task %(name)s[%(id)s] received", "Task %(name)s[%(id)s] succeeded",
                "Scheduler: Sending due task")
@@ -37,7 +38,9 @@ class RoutineLinesAtDebug(logging.Filter):
         if record.levelno != logging.INFO or not isinstance(record.msg, str):
             return True
         if record.msg.startswith(self.ROUTINE):
-            return logging.getLogger().isEnabledFor(logging.DEBUG)
+            from django.conf import settings
+
+            return getattr(settings, "CELERY_TASK_LOGS", False) or logging.getLogger().isEnabledFor(logging.DEBUG)
         return True
 
 

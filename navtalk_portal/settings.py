@@ -414,6 +414,7 @@ if _email_backend.endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="navtalk-portal@localhost")
 
+CELERY_TASK_LOGS = env.bool("CELERY_TASK_LOGS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -422,6 +423,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # urllib3 logs request lines (with query strings, where /query_status carries the
     # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
+    # Celery's line per task received/succeeded and per task beat sends (hundreds a minute
+    # with the poller): at DEBUG only, unless CELERY_TASK_LOGS=True (navtalk_portal.celery).
     # django-axes logs every login at INFO (four lines each, and one per process start):
     # only lockouts and failures matter in a running studio's log.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},

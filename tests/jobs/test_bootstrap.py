@@ -74,3 +74,16 @@ def test_routine_celery_lines_pass_only_at_debug(message, args, routine):
         assert RoutineLinesAtDebug().filter(record) is True
     finally:
         root.setLevel(level)
+
+
+def test_celery_task_logs_brings_the_routine_lines_back_at_info(settings):
+    settings.CELERY_TASK_LOGS = True
+    record = logging.LogRecord("celery.app.trace", logging.INFO, __file__, 1, "Task %(name)s[%(id)s] received",
+                               {"name": "jobs.tasks.poll_due_jobs", "id": "1"}, None)
+    root = logging.getLogger()
+    level = root.level
+    try:
+        root.setLevel(logging.INFO)
+        assert RoutineLinesAtDebug().filter(record) is True
+    finally:
+        root.setLevel(level)
