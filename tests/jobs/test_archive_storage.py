@@ -3,26 +3,60 @@
 from that file, both streamed into the bucket; the portal's result views play them from
 the bucket with Range. Nothing lands in MEDIA_ROOT."""
 
+import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import av
+import numpy as np
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from jobs import archive
 from jobs.models import Job
-from tests.jobs.test_archive import make_mp4
-from tests.lib.test_fetch import Server
 
 pytestmark = [pytest.mark.storage, pytest.mark.django_db]
 S, A = Job.Status, Job.Archive
+
+
+def make_mp4(seconds: float) -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(int(25 * seconds)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 9) % 255, np.uint8), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
+
+
 VIDEO = make_mp4(2.0)
+
+
+class VideoHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(VIDEO)))
+        self.end_headers()
+        self.wfile.write(VIDEO)
 
 
 @pytest.fixture
 def video_server(settings):
-    server = Server({"/v.mp4": (200, {"Content-Type": "video/mp4"}, VIDEO, 0)})
-    settings.FETCH_ALLOWED_PRIVATE = server.allowed
-    yield server
-    server.close()
+    """A loopback HTTP server of one video, the only private origin the archiver may fetch."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), VideoHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_port}"
+    settings.FETCH_ALLOWED_PRIVATE = (httpd.url,)
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
 
 
 def content(response) -> bytes:
