@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404, QueryDict
 
 from front import presets
-from front.job_inputs import FILE_KIND, SOURCE_INPUTS, JobInputsForm, initial_from_job
+from front.job_inputs import FILE_KIND, JobInputsForm, initial_from_job
 
 SCALAR = (str, int, float, bool)
 
@@ -74,15 +74,6 @@ class _Data(dict):
         return _Data(self)
 
 
-def _with_source(data: dict, files: dict) -> None:
-    """A changed input of another option chooses that option (video_url → Video link)."""
-    for radio, options in SOURCE_INPUTS.items():
-        if radio not in data:
-            changed = [opt for opt, inputs in options.items() if inputs[0] in data or inputs[0] in files]
-            if len(changed) == 1:
-                data[radio] = changed[0]
-
-
 def create_form(request, team, *, source_job=None) -> tuple[JobInputsForm, dict]:
     """The validated form for a create (or a duplicate of `source_job`, or a start from a
     `preset`) with the request's own values on top, plus errors in the body's encoding."""
@@ -98,7 +89,7 @@ def create_form(request, team, *, source_job=None) -> tuple[JobInputsForm, dict]
         else:
             base = {**base, **presets.preset_data(preset, request.user)}
     if base:
-        _with_source(data, files)
+        presets.with_sources(data, files)
         data = {**base, **data}
     form = JobInputsForm(_Data(data), files, team=team, user=request.user)
     form.is_valid()

@@ -108,3 +108,38 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.endpoint_id}"
+
+
+class Batch(models.Model):
+    """Jobs made from the rows of a spreadsheet: columns mapped to the create form's fields,
+    a text template with {column} variables, optionally a preset under every row."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    columns = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="Form field -> column.")
+    template = models.TextField(blank=True)
+    preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.name
+
+
+class BatchRow(models.Model):
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(help_text="The row in the spreadsheet (1 = the first under the header).")
+    values = models.JSONField(default=dict)
+    job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="batchrow_number")]
+
+    def __str__(self):
+        return f"Row {self.number} of {self.batch_id}"

@@ -17,7 +17,7 @@ from jobs import selectors
 from jobs.models import Job, upload_to
 
 from .forms import CreateJobForm
-from .job_inputs import FILE_KIND, VISUAL_TYPE, kept_token
+from .job_inputs import FILE_KIND, SOURCE_INPUTS, VISUAL_TYPE, kept_token
 
 VISUAL_FIELDS = ("visual_source", "video_file", "video_url", "image_file", "image_url", "character")
 
@@ -49,6 +49,16 @@ def preset_data(preset: Preset, user) -> dict:
     if preset.voice:
         data.update(audio_source="content", voice=preset.voice)
     return data
+
+
+def with_sources(data: dict, files: dict) -> None:
+    """On top of a preset or a job: a changed input of another option chooses that option
+    (video_url → Video link), unless the radio itself was given."""
+    for radio, options in SOURCE_INPUTS.items():
+        if radio not in data:
+            changed = [opt for opt, inputs in options.items() if inputs[0] in data or inputs[0] in files]
+            if len(changed) == 1:
+                data[radio] = changed[0]
 
 
 def create_form_from_preset(request, preset: Preset, default_initial: dict) -> CreateJobForm:

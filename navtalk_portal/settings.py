@@ -227,6 +227,8 @@ WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,300,1800,7
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_ALLOWED_PRIVATE = tuple(env.list("WEBHOOK_ALLOWED_PRIVATE", default=[]))
+# Batches from a spreadsheet: most rows one batch may have.
+BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
