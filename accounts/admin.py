@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from .models import Membership, Team
+from .models import AuditEvent, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,3 +34,25 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members", ordering="_members")
     def member_count(self, team):
         return team._members
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nothing in it can be added, changed or deleted here
+    (events past AUDIT_RETENTION_DAYS are pruned by a task)."""
+
+    list_display = ["created_at", "actor_name", "action", "team", "target", "ip"]
+    list_filter = ["action", "team"]
+    search_fields = ["actor_name", "target"]
+    date_hierarchy = "created_at"
+    list_select_related = ["team"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

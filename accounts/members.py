@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from . import audit
 from .models import Invitation, Membership, Team
 
 Role = Membership.Role
@@ -55,6 +56,8 @@ def change_role(actor: Membership, membership_id: int, role: str) -> Membership:
         target = _member(actor, membership_id)
         _guard(actor, target, role)
         Membership.objects.filter(pk=target.pk).update(role=role)
+        audit.record("role_changed", actor=actor.user, team=actor.team_id, target=target.user.get_username(),
+                     before=target.role, after=role)
         target.role = role
     return target
 
@@ -65,6 +68,8 @@ def remove_member(actor: Membership, membership_id: int) -> Membership:
         target = _member(actor, membership_id)
         _guard(actor, target, None)
         target.delete()
+        audit.record("member_removed", actor=actor.user, team=actor.team_id, target=target.user.get_username(),
+                     role=target.role)
     return target
 
 
@@ -96,6 +101,8 @@ def create_invitation(actor: Membership, *, role: str, days: int, email: str = "
     invitation = Invitation.objects.create(team_id=actor.team_id, role=role, token_hash=token_hash(token),
                                            email=email, created_by=actor.user, created_at=now,
                                            expires_at=now + timedelta(days=days))
+    audit.record("member_invited", actor=actor.user, team=actor.team_id, target=email or f"link #{invitation.pk}",
+                 role=role, days=days)
     return invitation, token
 
 
@@ -105,8 +112,11 @@ def pending_invitations(team):
 
 
 def revoke_invitation(actor: Membership, invitation_id: int) -> bool:
-    return Invitation.objects.filter(team_id=actor.team_id, pk=invitation_id, used_at__isnull=True,
+    done = Invitation.objects.filter(team_id=actor.team_id, pk=invitation_id, used_at__isnull=True,
                                      revoked_at__isnull=True).update(revoked_at=timezone.now()) == 1
+    if done:
+        audit.record("invitation_withdrawn", actor=actor.user, team=actor.team_id, target=f"link #{invitation_id}")
+    return done
 
 
 def invitation_for(token: str) -> Invitation:
@@ -141,6 +151,9 @@ def accept_invitation(token: str, user) -> Membership:
             raise MemberChangeRefused("This invitation link can no longer be used.")
         try:
             with transaction.atomic():
-                return Membership.objects.create(team_id=invitation.team_id, user=user, role=invitation.role)
+                membership = Membership.objects.create(team_id=invitation.team_id, user=user, role=invitation.role)
+                audit.record("member_added", actor=user, team=invitation.team_id, target=user.get_username(),
+                             role=invitation.role, invitation=invitation.pk)
+                return membership
         except IntegrityError:
             raise MemberChangeRefused(f"You are already a member of {invitation.team.name}.") from None

@@ -8,6 +8,7 @@ Both come from one query, made only when something asks.
 
 from django.utils.functional import SimpleLazyObject
 
+from . import audit
 from .models import Membership
 
 SESSION_KEY = "current_team_id"
@@ -46,4 +47,8 @@ class CurrentTeamMiddleware:
 
         request.membership = SimpleLazyObject(membership)
         request.team = SimpleLazyObject(lambda: membership().team if membership() else None)
-        return self.get_response(request)
+        token = audit.current_ip.set(audit.client_ip(request))  # the audit trail's "from where"
+        try:
+            return self.get_response(request)
+        finally:
+            audit.current_ip.reset(token)

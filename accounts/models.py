@@ -97,3 +97,58 @@ class Profile(models.Model):
 
     def __str__(self):
         return f"Profile of {self.user}"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Append-only for every code path; only `accounts.audit.prune` removes rows (past
+    AUDIT_RETENTION_DAYS), through `_prune`."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("The audit trail cannot be changed.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise PermissionError("The audit trail cannot be changed.")
+
+    def _prune(self) -> int:
+        return super().delete()[0]
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where (`accounts.audit.record` writes it). The actor and
+    team are kept as ids without a constraint (nothing cascades), and the actor's name
+    as it was; never a secret."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=40)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                              null=True, blank=True, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True,
+                             related_name="+")
+    target = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The team's audit page: WHERE team_id = … ORDER BY created_at DESC.
+            models.Index(fields=["team", "-created_at"], name="audit_team_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit trail cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail cannot be changed.")

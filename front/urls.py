@@ -3,9 +3,9 @@ from django.urls import path
 from jobs import media
 
 from . import (
-    batches,
     presets,
     views,
+    views_audit,
     views_live,
     views_members,
     views_notifications,
@@ -30,11 +30,6 @@ urlpatterns = [
     path("presets/", presets.presets_page, name="presets"),
     path("presets/save/", presets.save_from_form, name="preset_from_form"),
     path("presets/<int:pk>/delete/", presets.delete, name="preset_delete"),
-    path("batches/", batches.new, name="batch_new"),
-    path("batches/<int:pk>/", batches.batch_page, name="batch"),
-    path("batches/<int:pk>/submit/", batches.submit, name="batch_submit"),
-    path("batches/<int:pk>/retry/", batches.retry_failed, name="batch_retry"),
-    path("batches/<int:pk>/results.zip", batches.export, name="batch_export"),
     path("webhooks/", views_webhooks.webhooks_page, name="webhooks"),
     path("webhooks/<int:pk>/<str:what>/", views_webhooks.action, name="webhook_action"),
     path("jobs/<uuid:code>/preset/", presets.save_from_job, name="preset_from_job"),
@@ -47,6 +42,7 @@ urlpatterns = [
     path("team/members/<int:membership_id>/remove/", views_members.remove, name="member_remove"),
     path("team/invitations/", views_members.invite, name="invite"),
     path("team/quotas/", views_members.set_quotas, name="quotas"),
+    path("team/audit/", views_audit.audit_page, name="audit"),
     path("team/invitations/<int:invitation_id>/withdraw/", views_members.revoke, name="invite_revoke"),
     path("join/<str:token>/", views_members.join, name="join"),
     path("m/<str:token>/", media.public_media, name="public_media"),

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import members
+from accounts import audit, members
 from accounts import permissions as perms
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership, Team
@@ -147,6 +147,9 @@ def set_quotas(request):
     if not form.is_valid():
         return _page(request, InviteForm(), status=400, quota_form=form)
     form.save()
+    if form.changed_data:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        audit.record("quota_changed", actor=request.user, team=request.team, target=", ".join(changes), **changes)
     messages.success(request, "Quotas saved. They apply to the next video anyone makes.")
     return redirect("jobs:members")
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import audit
 from accounts import permissions as perms
 from accounts.permissions import permission_required
 from jobs import archive, selectors
@@ -43,6 +44,8 @@ def video(request, code):
     job = selectors.job_for(request.team, code)
     if request.GET.get("download") == "1":
         perms.require(request, perms.DOWNLOAD, job=job)
+        if request.headers.get("Range", "bytes=0-").startswith("bytes=0-"):  # not the rest of a resumed one
+            audit.record("job_downloaded", actor=request.user, team=request.team, target=f"{job.title} ({job.code})")
     name = (slugify(job.title) or "video")[:80] + ".mp4"
     return _serve(request, _archived_name(job, "archive_file"), content_type="video/mp4", cache_control=PRIVATE,
                   filename=name, attachment=request.GET.get("download") == "1")

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import audit
 from keys.selection import key_for_team
 
 from . import archive, limits, quotas, tasks
@@ -86,6 +87,7 @@ def job_create(*, team, user, license_key, title: str, **inputs) -> Job:
                                  quota_seconds=seconds, **inputs)
         JobEvent.objects.create(job=job, to_status=S.QUEUED, message=f"Created by {user.get_username()}",
                                 created_at=now)
+        audit.record("job_created", actor=user, team=team, target=f"{job.title} ({job.code})")
         dispatch_submit(job.pk)
     return job
 
@@ -111,6 +113,8 @@ def job_retry(job: Job, user) -> bool:
         )
         if ok:
             job.attempt += 1
+            audit.record("job_retried", actor=user, team=job.team_id, target=f"{job.title} ({job.code})",
+                         attempt=job.attempt)
             dispatch_submit(job.pk)
     return ok
 
@@ -121,8 +125,12 @@ def job_cancel(job: Job, user) -> bool:
         return False
     # Canceled before it was sent: nothing was made, the quota unit is given back.
     release = {"quota_released": True} if job.status == S.QUEUED else {}
-    return transition(job, S.CANCELED, f"Canceled by {user.get_username()}",
-                       finished_at=timezone.now(), next_poll_at=None, claim_token="", **release)
+    with transaction.atomic():
+        canceled = transition(job, S.CANCELED, f"Canceled by {user.get_username()}",
+                              finished_at=timezone.now(), next_poll_at=None, claim_token="", **release)
+        if canceled:
+            audit.record("job_canceled", actor=user, team=job.team_id, target=f"{job.title} ({job.code})")
+    return canceled
 
 
 # --- side effects of finishing -------------------------------------------------------

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db import models
 
+from accounts import audit
 from accounts.admin import TeamAdmin
 from accounts.models import Team
 from navtalk.client import NavTalkClient, NavTalkError
@@ -111,7 +112,21 @@ class LicenseKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset):
         for key in queryset:
-            self.message_user(request, f"{key.name}: {check_connection(key)}", level=messages.INFO)
+            outcome = check_connection(key)
+            audit.record("key_tested", actor=request.user, target=key.name, outcome=outcome[:300])
+            self.message_user(request, f"{key.name}: {outcome}", level=messages.INFO)
+
+    def save_model(self, request, obj, form, change):
+        """Saved, and written to the audit trail: created, secret replaced, disabled or
+        enabled (by the key's name; never the secret)."""
+        super().save_model(request, obj, form, change)
+        if not change:
+            audit.record("key_created", actor=request.user, target=obj.name)
+            return
+        if form.cleaned_data.get("secret"):
+            audit.record("key_rotated", actor=request.user, target=obj.name)
+        if "is_active" in form.changed_data:
+            audit.record("key_enabled" if obj.is_active else "key_disabled", actor=request.user, target=obj.name)
 
 
 class TeamKeyInline(admin.TabularInline):

@@ -227,8 +227,6 @@ WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,300,1800,7
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_ALLOWED_PRIVATE = tuple(env.list("WEBHOOK_ALLOWED_PRIVATE", default=[]))
-# Batches from a spreadsheet: most rows one batch may have.
-BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
@@ -275,6 +273,8 @@ POLL_FIXED_SECONDS = env.float("POLL_FIXED_SECONDS", default=0.0)
 RECONCILE_INTERVAL_SECONDS = env.float("RECONCILE_INTERVAL_SECONDS", default=60.0)
 RECONCILE_DISPATCH_GRACE_SECONDS = env.float("RECONCILE_DISPATCH_GRACE_SECONDS", default=30.0)
 SUBMIT_MAX_ATTEMPTS = env.int("SUBMIT_MAX_ATTEMPTS", default=5)
+# The audit trail keeps events this many days (0: forever); beat prunes older ones daily.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 # A poller's claim on a job lasts this long. A poll round starts no query after
 # POLL_LEASE_SECONDS − (connect + read timeout) − min(5 s, 10 %), so a round always ends inside its
 # lease (no second poller queries the same job meanwhile; jobs.checks verifies it), and a
@@ -390,6 +390,7 @@ CELERY_BEAT_SCHEDULE = {
                        "options": {"expires": RECONCILE_INTERVAL_SECONDS}},
     "deliver-webhooks": {"task": "automation.tasks.deliver_due_webhooks", "schedule": 15.0,
                          "options": {"expires": 15.0}},
+    "prune-audit": {"task": "accounts.tasks.prune_audit", "schedule": 86400.0, "options": {"expires": 3600.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Several beats may run (several machines); only the one holding a lease in the database
@@ -416,7 +417,6 @@ if _email_backend.endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="navtalk-portal@localhost")
 
-CELERY_TASK_LOGS = env.bool("CELERY_TASK_LOGS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -425,8 +425,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # urllib3 logs request lines (with query strings, where /query_status carries the
     # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
-    # Celery's line per task received/succeeded and per task beat sends (hundreds a minute
-    # with the poller): at DEBUG only, unless CELERY_TASK_LOGS=True (navtalk_portal.celery).
     # django-axes logs every login at INFO (four lines each, and one per process start):
     # only lockouts and failures matter in a running studio's log.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
