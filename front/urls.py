@@ -3,6 +3,7 @@ from django.urls import path
 from jobs import media
 
 from . import (
+    batches,
     presets,
     views,
     views_audit,
@@ -30,6 +31,11 @@ urlpatterns = [
     path("presets/", presets.presets_page, name="presets"),
     path("presets/save/", presets.save_from_form, name="preset_from_form"),
     path("presets/<int:pk>/delete/", presets.delete, name="preset_delete"),
+    path("batches/", batches.new, name="batch_new"),
+    path("batches/<int:pk>/", batches.batch_page, name="batch"),
+    path("batches/<int:pk>/submit/", batches.submit, name="batch_submit"),
+    path("batches/<int:pk>/retry/", batches.retry_failed, name="batch_retry"),
+    path("batches/<int:pk>/results.zip", batches.export, name="batch_export"),
     path("webhooks/", views_webhooks.webhooks_page, name="webhooks"),
     path("webhooks/<int:pk>/<str:what>/", views_webhooks.action, name="webhook_action"),
     path("jobs/<uuid:code>/preset/", presets.save_from_job, name="preset_from_job"),

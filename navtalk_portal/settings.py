@@ -227,6 +227,8 @@ WEBHOOK_RETRY_SCHEDULE = env.str("WEBHOOK_RETRY_SCHEDULE", default="5,300,1800,7
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=8)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_ALLOWED_PRIVATE = tuple(env.list("WEBHOOK_ALLOWED_PRIVATE", default=[]))
+# Batches from a spreadsheet: most rows one batch may have.
+BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
@@ -417,6 +419,7 @@ if _email_backend.endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="navtalk-portal@localhost")
 
+CELERY_TASK_LOGS = env.bool("CELERY_TASK_LOGS", default=False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -425,6 +428,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # urllib3 logs request lines (with query strings, where /query_status carries the
     # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
+    # Celery's line per task received/succeeded and per task beat sends (hundreds a minute
+    # with the poller): at DEBUG only, unless CELERY_TASK_LOGS=True (navtalk_portal.celery).
     # django-axes logs every login at INFO (four lines each, and one per process start):
     # only lockouts and failures matter in a running studio's log.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
