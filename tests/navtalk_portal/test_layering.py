@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("navtalk", "lib", "cluster", "accounts", "keys", "jobs", "front", "engine", "automation", "api", "navtalk_portal")
+APPS = ("navtalk", "lib", "cluster", "accounts", "keys", "jobs", "front", "engine", "automation", "api",
+        "navtalk_portal")
 ALLOWED = {
     "navtalk": set(),
     "lib": set(),
