@@ -10,9 +10,9 @@ import time
 import pytest
 from django.urls import reverse
 
+from bench.processes import running, start_beat, start_worker
 from jobs.models import Character, Job
 from tests.faults.conftest import create_jobs, dump, fast_env, publisher_on, statuses, wait_until
-from bench.processes import running, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 
 from accounts.models import Profile
+from bench.processes import running, start_beat, start_worker
 from jobs.models import Job, JobEvent
 from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
-from bench.processes import running, start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status

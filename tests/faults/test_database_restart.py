@@ -15,8 +15,8 @@ import time
 import psycopg
 import pytest
 
-from tests.faults.conftest import PgCluster, dump, fast_env, pg_available, wait_until
 from bench.processes import ROOT, start_beat, start_worker
+from tests.faults.conftest import PgCluster, dump, fast_env, pg_available, wait_until
 
 pytestmark = [pytest.mark.e2e]
 

@@ -19,15 +19,16 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from jobs import polling, reconcile, services, submit
-from navtalk.client import TaskStatus
 from jobs.models import Job
-from tests.support.http import Reply
 from keys.selection import key_for_team
+from navtalk.client import TaskStatus
+from tests.support.http import Reply
 
 S = Job.Status
 LATER = timedelta(hours=2)

@@ -7,9 +7,9 @@ import time
 import pytest
 from django.db import transaction
 
+from bench.processes import start_beat, start_worker
 from jobs.models import Job
 from tests.faults.conftest import create_jobs, fast_env, wait_until
-from bench.processes import start_beat, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -4,11 +4,11 @@ with the right failure category and hint, and backoff and Retry-After are honour
 
 import pytest
 
+from bench.processes import start_beat, start_worker
 from jobs.hints import hint_for
 from jobs.models import Job
-from tests.support.http import Reply
 from tests.faults.conftest import create_jobs, dump, fast_env, wait_until
-from bench.processes import start_beat, start_worker
+from tests.support.http import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status
@@ -49,7 +49,7 @@ CASES = {
 
 def gaps(calls) -> list[float]:
     times = [c["t"] for c in calls]
-    return [b - a for a, b in zip(times, times[1:])]
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
 def test_each_upstream_fault_ends_in_the_right_state(alice, team_key, fault_upstream, tmp_path):

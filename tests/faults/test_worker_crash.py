@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from jobs.models import Job
-from tests.support.http import Reply
-from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
 from bench.processes import start_beat, start_worker
+from jobs.models import Job
+from tests.faults.conftest import create_jobs, dump, fast_env, statuses, wait_until
+from tests.support.http import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = Job.Status

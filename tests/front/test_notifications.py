@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs import notifications
 from accounts.models import Profile
+from jobs import notifications
 from jobs.models import Job
 
 S = Job.Status

@@ -6,11 +6,11 @@ through the local engine is in test_e2e_studio.py.
 
 import pytest
 
+from bench.processes import process_env, purge_broker, running, start_beat, start_worker, wait_until
 from jobs import services
 from jobs.models import Job
-from tests.support.http import Reply
-from bench.processes import process_env, purge_broker, running, start_beat, start_worker, wait_until
 from keys.selection import key_for_team
+from tests.support.http import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

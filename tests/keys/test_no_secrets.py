@@ -10,9 +10,9 @@ from django.utils import timezone
 from jobs import submit
 from jobs.models import Job, JobEvent
 from keys.models import LicenseKey
-from tests.support.http import Reply
-from tests.front.test_create_form import DEFAULT_SLIDERS, png
 from keys.selection import use_only
+from tests.front.test_create_form import DEFAULT_SLIDERS, png
+from tests.support.http import Reply
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
 S = Job.Status
