@@ -63,6 +63,7 @@ def visibility_problems() -> list[str]:
 @checks.register(checks.Tags.compatibility, deploy=False)
 def check_broker_timings(app_configs=None, **kwargs):
     return [
-        checks.Error(problem, hint="Lower the delay or time limit, or raise BROKER_VISIBILITY_TIMEOUT (or POLL_LEASE_SECONDS).", id="jobs.E001")
+        checks.Error(problem, id="jobs.E001",
+                     hint="Lower the delay or time limit, or raise BROKER_VISIBILITY_TIMEOUT (or POLL_LEASE_SECONDS).")
         for problem in visibility_problems()
     ]

@@ -10,8 +10,8 @@ import re
 from playwright.sync_api import expect
 
 from jobs.models import Job
-from tests.browser.conftest import assert_accessible, engine_key, log_in, screenshot, wait_for_job
 from keys.selection import use_only
+from tests.browser.conftest import assert_accessible, engine_key, log_in, screenshot, wait_for_job
 
 DONE_TIMEOUT = 90_000  # ms; a render takes a few seconds on two cores
 
