@@ -113,3 +113,14 @@ def test_failed_rows_are_retried_and_results_exported_with_a_manifest(logged_in,
     logged_in.post(f"/batches/{batch.pk}/retry/")
     second.refresh_from_db()
     assert (second.status, second.attempt) == ("queued", 2)
+
+
+def test_the_batch_page_shows_rows_in_pages_with_counts_of_all(logged_in, alice, characters):
+    rows = [["character", "text", "voice", "title"]] + [["navtalk.Leo", "Hi", "nova", f"Row {i}"]
+                                                        for i in range(1, 121)]
+    batch = upload(logged_in, csv_file(rows))
+    logged_in.post(f"/batches/{batch.pk}/submit/")
+    first = logged_in.get(f"/batches/{batch.pk}/").content.decode()
+    assert "120 rows sent" in first and ">Row 100<" in first and ">Row 101<" not in first
+    second = logged_in.get(f"/batches/{batch.pk}/?page=2").content.decode()
+    assert ">Row 101<" in second and ">Row 120<" in second and ">Row 100<" not in second
