@@ -1,4 +1,6 @@
-"""Page times at 100k jobs: history (page 1 and page 2,000), gallery, job detail, status fragment.
+"""Page times at 100k jobs: history (page 1 and page 2,000), gallery, job detail, status fragment,
+the usage dashboard (30 and 90 days; its ledger is seeded from the jobs, a row per job
+sent and one per finished video).
 
     .venv/bin/python bench/pages.py [--jobs 100000] [--requests 100] [--runs 3] [--reseed]
 
@@ -51,7 +53,7 @@ def seed(total: int, reseed: bool):
     existing = {t.name: t.jobs.count() for t in Team.objects.filter(name__in=counts)}
     if not reseed and existing == counts:
         print(f"# reusing seeded data: {counts}", flush=True)
-        return User.objects.get(username="pages-a")
+        return _with_ledger(User.objects.get(username="pages-a"))
     started = time.monotonic()
     Team.objects.filter(name__in=counts).delete()
     User.objects.filter(username__startswith="pages-").delete()
@@ -108,7 +110,39 @@ def seed(total: int, reseed: bool):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     print(f"# seeded {total} jobs ({counts}) in {time.monotonic() - started:.1f}s", flush=True)
-    return User.objects.get(username="pages-a")
+    return _with_ledger(User.objects.get(username="pages-a"))
+
+
+def _with_ledger(person):
+    """The usage ledger of the seeded teams (once), and `person` made the owner of team A
+    (the dashboard is for owners and admins)."""
+    from django.db import transaction
+
+    from accounts.models import Membership, Team
+    from jobs.models import Job, UsageEntry
+
+    Membership.objects.filter(user=person).update(role=Membership.Role.OWNER)
+    teams = list(Team.objects.filter(name__in=[name for name, _ in TEAMS]))
+    if UsageEntry.objects.filter(team_id__in=[t.pk for t in teams]).exists():
+        return person
+    started = time.monotonic()
+    for team in teams:
+        rows = Job.objects.filter(team=team).values_list("pk", "created_by_id", "license_key_id", "created_at",
+                                                         "status", "finished_at")
+        batch = []
+        for pk, user_id, key_id, created, status, finished in rows.iterator(chunk_size=5000):
+            common = dict(team_id=team.pk, user_id=user_id, key_id=key_id, job_id=pk, method=9)
+            batch.append(UsageEntry(kind="generate", created_at=created, text_chars=31, **common))
+            if status == Job.Status.DONE:
+                batch.append(UsageEntry(kind="result", created_at=finished, video_seconds=6.5, **common))
+            if len(batch) >= 10000:
+                with transaction.atomic():
+                    UsageEntry.objects.bulk_create(batch)
+                batch = []
+        with transaction.atomic():
+            UsageEntry.objects.bulk_create(batch)
+    print(f"# seeded the usage ledger in {time.monotonic() - started:.1f}s", flush=True)
+    return person
 
 
 def targets(user) -> dict:
@@ -129,6 +163,8 @@ def targets(user) -> dict:
         "gallery": reverse("jobs:gallery"),
         "detail": reverse("jobs:detail", args=[done.code]),
         "status": reverse("jobs:status", args=[in_flight.code]),
+        "usage_30d": reverse("jobs:usage"),
+        "usage_90d": reverse("jobs:usage") + "?days=90",
     }
 
 

@@ -11,6 +11,7 @@ from . import (
     views_members,
     views_notifications,
     views_results,
+    views_usage,
     views_webhooks,
     voices,
 )
@@ -49,6 +50,7 @@ urlpatterns = [
     path("team/invitations/", views_members.invite, name="invite"),
     path("team/quotas/", views_members.set_quotas, name="quotas"),
     path("team/audit/", views_audit.audit_page, name="audit"),
+    path("team/usage/", views_usage.usage_page, name="usage"),
     path("team/invitations/<int:invitation_id>/withdraw/", views_members.revoke, name="invite_revoke"),
     path("join/<str:token>/", views_members.join, name="join"),
     path("m/<str:token>/", media.public_media, name="public_media"),

@@ -72,7 +72,13 @@ def request_for(action, client, owner, make_job, media_root):
         return client.get(reverse("jobs:detail", args=[job.code]))
     if action == "manage_members":
         return client.get(reverse("jobs:members"))
-    return None  # no page yet: the rule alone is checked
+    if action == "manage_quotas":
+        return client.post(reverse("jobs:quotas"), {"jobs_per_day": "50"})
+    if action == "view_usage":
+        return client.get(reverse("jobs:usage"))
+    if action == "view_audit":
+        return client.get(reverse("jobs:audit"))
+    return None  # edit_job and manage_keys have no page in the portal yet: the rule alone is checked
 
 
 @pytest.mark.django_db
