@@ -28,6 +28,9 @@ FAST = dict(
     JOB_EXPECTED_SECONDS="1", POLL_LEASE_SECONDS="5", POLL_BATCH_SIZE="64", POLL_CONCURRENCY="64",
     NAVTALK_CONNECT_TIMEOUT="1",
     NAVTALK_READ_TIMEOUT="3", ARCHIVE_RESULTS="False", LOG_LEVEL="INFO", CELERY_TASK_LOGS="True",
+    # Fault tests create dozens of jobs as one person: the creation limits are off there too.
+    JOB_RATE_PER_USER_PER_MINUTE="0", JOB_RATE_PER_TEAM_PER_MINUTE="0", JOB_MAX_IN_FLIGHT_PER_USER="0",
+    JOB_MAX_IN_FLIGHT_PER_TEAM="0",
 )
 
 

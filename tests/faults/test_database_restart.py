@@ -58,7 +58,9 @@ def cluster():
 
 
 def test_workers_survive_a_postgres_restart_during_polling(cluster, fault_upstream, tmp_path):
-    fault_upstream.latency = 4
+    # Long enough that all 30 are accepted (and a round is in flight) before the first is
+    # done, even on a loaded machine.
+    fault_upstream.latency = 10
     fault_upstream.status_delay = 1.0  # a poll round is in flight when the database goes away
     env = fast_env(DATABASE_URL=cluster.url, CONN_MAX_AGE="60")
     run = lambda *args: subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,  # noqa: E731
