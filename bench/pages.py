@@ -117,15 +117,18 @@ def _with_ledger(person):
     """The usage ledger of the seeded teams (once), and `person` made the owner of team A
     (the dashboard is for owners and admins)."""
     from django.db import transaction
+    from django.utils import timezone
 
     from accounts.models import Membership, Team
-    from jobs.models import Job, UsageEntry
+    from jobs.models import Job, UsageDay, UsageEntry
 
     Membership.objects.filter(user=person).update(role=Membership.Role.OWNER)
     teams = list(Team.objects.filter(name__in=[name for name, _ in TEAMS]))
-    if UsageEntry.objects.filter(team_id__in=[t.pk for t in teams]).exists():
+    if UsageDay.objects.filter(team_id__in=[t.pk for t in teams]).exists():
         return person
+    have_ledger = UsageEntry.objects.filter(team_id__in=[t.pk for t in teams]).exists()  # seeded before UsageDay
     started = time.monotonic()
+    days: dict = {}
     for team in teams:
         rows = Job.objects.filter(team=team).values_list("pk", "created_by_id", "license_key_id", "created_at",
                                                          "status", "finished_at")
@@ -133,14 +136,21 @@ def _with_ledger(person):
         for pk, user_id, key_id, created, status, finished in rows.iterator(chunk_size=5000):
             common = dict(team_id=team.pk, user_id=user_id, key_id=key_id, job_id=pk, method=9)
             batch.append(UsageEntry(kind="generate", created_at=created, text_chars=31, **common))
+            day = days.setdefault((timezone.localdate(created), team.pk, user_id, key_id or 0), [0, 0.0])
+            day[0] += 1
             if status == Job.Status.DONE:
                 batch.append(UsageEntry(kind="result", created_at=finished, video_seconds=6.5, **common))
-            if len(batch) >= 10000:
+                day[1] += 6.5
+            if have_ledger:
+                batch = []
+            elif len(batch) >= 10000:
                 with transaction.atomic():
                     UsageEntry.objects.bulk_create(batch)
                 batch = []
         with transaction.atomic():
             UsageEntry.objects.bulk_create(batch)
+    UsageDay.objects.bulk_create([UsageDay(day=d, team_id=t, user_id=u, key_id=k, generates=g, video_seconds=s)
+                                  for (d, t, u, k), (g, s) in days.items()], batch_size=5000)
     print(f"# seeded the usage ledger in {time.monotonic() - started:.1f}s", flush=True)
     return person
 

@@ -39,7 +39,7 @@ def _period(request) -> int:
 def _series(rows, field: str, value: str, names: dict) -> dict[str, dict]:
     series: dict[str, dict] = {}
     for row in rows:
-        day = timezone.localtime(row["period"]).date() if isinstance(row["period"], dt.datetime) else row["period"]
+        day = row["day"]
         name = names.get(row[field], f"#{row[field]}")
         series.setdefault(name, {})
         series[name][day] = series[name].get(day, 0) + round(row[value] or 0, 1)
@@ -86,8 +86,8 @@ def usage_page(request):
         response = StreamingHttpResponse(_csv(team, since), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="usage-{team.pk}-{today}-{days}d.csv"'
         return response
-    by_user = list(selectors.usage(team=team, period="day", by="user", since=since))
-    by_key = list(selectors.usage(team=team, period="day", by="key", since=since))
+    by_user = list(selectors.usage_by_day(team, since=since.date(), by="user"))
+    by_key = list(selectors.usage_by_day(team, since=since.date(), by="key"))
     people = dict(get_user_model().objects.filter(pk__in={r["user_id"] for r in by_user})
                   .values_list("pk", "username"))
     keys = dict(LicenseKey.objects.filter(pk__in={r["key_id"] for r in by_key}).values_list("pk", "name"))

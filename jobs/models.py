@@ -356,3 +356,24 @@ class UsageEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The usage ledger is append-only.")
+
+
+class UsageDay(models.Model):
+    """The ledger summed per day, team, person and key, kept by `jobs.ledger` as it writes
+    each row (an UPDATE … + 1, or the day's first INSERT): what the usage dashboard reads,
+    so it costs days × people, not rows. The ledger stays the record."""
+
+    # Plain ids (0: none), not foreign keys: nothing cascades, and the unique key has no NULLs.
+    day = models.DateField()
+    team_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(default=0)
+    key_id = models.BigIntegerField(default=0)
+    generates = models.PositiveIntegerField(default=0)
+    video_seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team_id", "day", "user_id", "key_id"],
+                                               name="usageday_unique")]
+
+    def __str__(self):
+        return f"{self.day} team {self.team_id} user {self.user_id} key {self.key_id}"

@@ -210,3 +210,14 @@ def usage(*, team=None, user=None, key=None, period: str = "day", by: str = "tea
             .annotate(generates=Count("id", filter=generate), video_seconds=Sum("video_seconds"),
                       audio_bytes=Sum("audio_bytes"), text_chars=Sum("text_chars"))
             .order_by("period", USAGE_GROUPS[by]))
+
+
+def usage_by_day(team, *, since, by: str = "user"):
+    """Daily sums for the dashboard (UsageDay): one query on days × people (or keys)."""
+    from django.db.models import Sum
+
+    from .models import UsageDay
+
+    field = {"user": "user_id", "key": "key_id"}[by]
+    return (UsageDay.objects.filter(team_id=team.pk, day__gte=since).values("day", field)
+            .annotate(generates=Sum("generates"), video_seconds=Sum("video_seconds")).order_by("day", field))

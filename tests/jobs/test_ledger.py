@@ -142,3 +142,8 @@ def test_usage_per_period_and_person_or_key_is_one_indexed_query(alice, bob, mak
     if connection.vendor == "sqlite":
         plan = selectors.usage(team=team, since=since, by="user").explain()
         assert "usage_team_time" in plan
+
+    # The daily sums the dashboard reads agree with the ledger.
+    daily = {r["user_id"]: (r["generates"], r["video_seconds"])
+             for r in selectors.usage_by_day(team, since=since.date(), by="user")}
+    assert daily == per_user
