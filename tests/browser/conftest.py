@@ -102,6 +102,12 @@ def _allowed_private(url: str) -> str:
     return url + "/engine/media/"  # the engine's results, as an exact origin + path
 
 
+def _engine_allowed_private(url: str) -> str:
+    """What the engine may fetch from the live server: uploads under signed links (/m/)
+    and the static pictures the tests use as photo links (both on loopback)."""
+    return f"{url}/m/,{url}/static/"
+
+
 @pytest.fixture(scope="module")
 def processes(live_server, django_db_setup, tmp_path_factory):
     """A real worker (celery + engine queues) and beat, on the test database and broker,
@@ -109,6 +115,7 @@ def processes(live_server, django_db_setup, tmp_path_factory):
     purge_broker()
     env = process_env(PUBLIC_BASE_URL=live_server.url, ENGINE_BASE_URL=live_server.url + "/engine",
                       FETCH_ALLOWED_PRIVATE=_allowed_private(live_server.url), POLL_INTERVAL_SECONDS="0.5",
+                      ENGINE_FETCH_ALLOWED_PRIVATE=_engine_allowed_private(live_server.url),
                       JOB_EXPECTED_SECONDS="2", RECONCILE_INTERVAL_SECONDS="5", ARCHIVE_RESULTS="True")
     env.pop(ASYNC_UNSAFE, None)
     log_dir = tmp_path_factory.mktemp("browser-procs")
@@ -125,6 +132,7 @@ def studio(processes, live_server, settings, django_user_model, characters):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.ENGINE_BASE_URL = live_server.url + "/engine"
     settings.FETCH_ALLOWED_PRIVATE = (_allowed_private(live_server.url),)
+    settings.ENGINE_FETCH_ALLOWED_PRIVATE = tuple(_engine_allowed_private(live_server.url).split(","))
     alice = django_user_model.objects.create_user("alice", email="alice@example.com", password=PASSWORD)
     key = engine_key("Local engine", settings.ENGINE_LICENSES[0], live_server.url)
     team = Team.objects.create(name="Acme")
@@ -168,7 +176,9 @@ def screenshot(page, name: str) -> None:
 
 def assert_accessible(page, name: str) -> None:
     """axe-core finds no serious or critical violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the browser's debugging protocol, which the page's strict CSP does
+    # not govern (an injected <script> tag would be refused, rightly).
+    page.evaluate(AXE.read_text() + "\n;0")
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ["violations"]});
         return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
