@@ -9,7 +9,7 @@ import datetime as dt
 import statistics
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -24,7 +24,7 @@ from keys.models import LicenseKey
 from . import svg
 
 PERIODS = (7, 30, 90)
-SAMPLE = 2000  # finished videos the time figures are computed from
+SAMPLE = 1000  # finished videos the time figures are computed from
 CSV_MAX = 200_000
 
 
@@ -55,10 +55,12 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def _times(team, since) -> dict:
+    # The difference is computed by the database: one number per row, not two datetimes.
+    took = ExpressionWrapper(F("finished_at") - F("submitted_at"), output_field=DurationField())
     done = (Job.objects.filter(team=team, status=Job.Status.DONE, created_at__gte=since,
                                submitted_at__isnull=False, finished_at__isnull=False)
-            .order_by("-created_at", "-id").values_list("submitted_at", "finished_at")[:SAMPLE])
-    seconds = sorted((end - start).total_seconds() for start, end in done)
+            .order_by("-created_at", "-id").annotate(took=took).values_list("took", flat=True)[:SAMPLE])
+    seconds = sorted(value.total_seconds() for value in done)
     return {"median": _percentile(seconds, 50), "p90": _percentile(seconds, 90), "sampled": len(seconds)}
 
 
