@@ -869,7 +869,7 @@ def test_admins_issue_a_license_with_a_fault_profile_shown_once(admin_client, ap
 def test_a_real_worker_renders_a_generated_task(api, settings, tmp_path):
     """POST /generate in render mode -> message on the real broker -> a Celery worker
     consuming only the "engine" queue renders it -> query_status says done."""
-    from tests.processes import process_env, running, start_worker
+    from bench.processes import process_env, running, start_worker
 
     settings.ENGINE_FAULTS = ""
     # No purge: stale engine messages name tasks this database does not have, and the

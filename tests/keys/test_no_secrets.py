@@ -98,7 +98,7 @@ def test_no_admin_page_shows_the_secret(client, admin_user, alice, key, jobs, up
     response = client.post(reverse("admin:keys_licensekey_changelist"),
                            {"action": "test_connection", "_selected_action": [key.pk]}, follow=True)
     assert_clean(response, key)
-    assert "Distinctive: reachable, auth refused" in response.content.decode()
+    assert "Distinctive: license REFUSED: the status service rejected it (HTTP 401" in response.content.decode()
     # Saving the change form without a new secret does not echo anything either.
     response = client.post(reverse("admin:keys_licensekey_change", args=[key.pk]), {
         "name": "Distinctive", "secret": "", "generate_url": key.generate_url,
