@@ -3,9 +3,9 @@
 import pytest
 
 from engine import validate
-from tests.engine.test_api import ALICE, GOOD, api, engine  # noqa: F401 (fixtures)
+from tests.engine.api_support import ALICE, GOOD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine")]
 
 
 def test_a_100000_deep_json_body_is_a_400_not_a_recursion_error(api):  # noqa: F811

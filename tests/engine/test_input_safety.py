@@ -11,7 +11,8 @@ from PIL import Image
 from engine import services
 from engine.fetch import FetchError, fetch_to_file
 from engine.models import EngineTask, fingerprint
-from tests.engine.test_api import ALICE, Files
+from tests.engine.api_support import ALICE
+from tests.support.http import Routes
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +20,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def internal():
     """A loopback service the engine must never reach (not in any allow-list)."""
-    server = Files()
+    server = Routes()
     server.add("/face.jpg", b"\xff\xd8internal picture")
     server.add("/admin", b"<!DOCTYPE html><html>admin</html>")
     yield server
-    server.server.shutdown()
-    server.server.server_close()
+    server.close()
 
 
 def _dead_port() -> int:
@@ -63,14 +63,13 @@ def test_an_internal_port_reads_like_a_dead_one(internal, tmp_path):
 
 
 def test_a_redirect_to_loopback_is_refused(internal, tmp_path):
-    public = Files()
+    public = Routes()
     try:
         url = public.add("/go.jpg", b"", status=302, headers={"Location": internal.url + "/face.jpg"})
         with pytest.raises(FetchError, match="could not connect"):
             _fetch(url, tmp_path, allowed=(public.url,))
     finally:
-        public.server.shutdown()
-        public.server.server_close()
+        public.close()
 
 
 def test_the_portal_signed_media_path_is_the_only_private_allowance(internal, tmp_path):
@@ -101,15 +100,14 @@ def _wav(seconds: float) -> bytes:
 def test_the_engine_refuses_an_over_cap_picture_before_rendering(settings, tmp_path):
     settings.ENGINE_MEDIA_ROOT = tmp_path / "engine"
     settings.MEDIA_MAX_IMAGE_PIXELS = 1_000_000
-    files = Files()
+    files = Routes()
     try:
         settings.ENGINE_FETCH_ALLOWED_PRIVATE = (files.url,)
         task = EngineTask.objects.create(license_fingerprint=fingerprint(ALICE), request={
             "image_url": files.add("/huge.png", _png(1500, 1000)), "content": "Hi.", "voice": "ash"})
         services.run_render(task.task_id)
     finally:
-        files.server.shutdown()
-        files.server.server_close()
+        files.close()
     task.refresh_from_db()
     assert (task.status, task.failure_code) == ("failed", "invalid_input")
     assert "1500×1000 px" in task.message and "limit is 1.0 MP" in task.message
