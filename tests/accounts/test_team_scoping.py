@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership, Team
 from jobs.models import Job
-from tests.front.test_create_form import DEFAULT_SLIDERS, png_bytes
+from tests.front.create_support import DEFAULT_SLIDERS, png_bytes
 
 S = Job.Status
 

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from api.models import ApiJob
 from front.forms import CreateJobForm
 from jobs.models import Job
-from tests.front.test_create_form import mp4_bytes, png_bytes, wav_bytes
+from tests.front.create_support import mp4_bytes, png_bytes, wav_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

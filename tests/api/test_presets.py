@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 
 from automation.models import Preset
 from jobs.models import Job
-from tests.front.test_create_form import png_bytes
+from tests.front.create_support import png_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

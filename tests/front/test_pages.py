@@ -12,7 +12,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Job, JobEvent
 from keys.selection import key_for_team
-from tests.front.test_create_form import DEFAULT_SLIDERS, error_beside, input_tag, png_bytes, wav_bytes
+from tests.front.create_support import DEFAULT_SLIDERS, error_beside, input_tag, png_bytes, wav_bytes
 
 S = Job.Status
 

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 
 from automation.models import Preset
 from jobs.models import Job
-from tests.front.test_create_form import DEFAULT_SLIDERS, png, png_bytes
+from tests.front.create_support import DEFAULT_SLIDERS, png, png_bytes
 
 
 def hidden(response, name):

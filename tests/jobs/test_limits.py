@@ -14,7 +14,7 @@ from jobs import services
 from jobs.limits import JobLimitReached
 from jobs.models import Job
 from keys.selection import key_for_team
-from tests.front.test_create_form import post
+from tests.front.create_support import post
 
 
 def create(user, i=0):

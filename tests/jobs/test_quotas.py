@@ -18,7 +18,7 @@ from jobs.quotas import QuotaReached
 from keys.models import LicenseKey
 from keys.selection import key_for_team
 from tests.conftest import Reply
-from tests.front.test_create_form import post
+from tests.front.create_support import post
 
 S = Job.Status
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from jobs.models import Job
 from jobs.submit import build_request
 from keys.selection import key_for_team
-from tests.front.test_create_form import mp4, mp4_bytes, png, png_bytes, post, wav, wav_bytes
+from tests.front.create_support import mp4, mp4_bytes, png, png_bytes, post, wav, wav_bytes
 
 pytestmark = [pytest.mark.storage, pytest.mark.django_db]
 

@@ -11,7 +11,7 @@ from jobs import submit
 from jobs.models import Job, JobEvent
 from keys.models import LicenseKey
 from keys.selection import use_only
-from tests.front.test_create_form import DEFAULT_SLIDERS, png
+from tests.front.create_support import DEFAULT_SLIDERS, png
 from tests.support.http import Reply
 
 SECRET = "sk-test-SECRET-1234567890abcdef"
