@@ -16,6 +16,7 @@ import random
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -23,6 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lib import storage as stored
+from lib.addresses import is_private_host
 from lib.fetch import FetchError, fetch_to_file
 
 from . import ledger, tasks
@@ -55,7 +57,7 @@ def archive_job(job_id: int) -> None:
     try:
         video_name, poster_name, duration = _fetch_and_store(job)
     except FetchError as exc:
-        _archive_failed(job, exc.message, permanent=exc.permanent)
+        _archive_failed(job, _explained(job, exc), permanent=exc.permanent)
         return
     except MediaProbeError as exc:
         _archive_failed(job, str(exc), permanent=True)
@@ -84,6 +86,20 @@ def _fetch_and_store(job: Job) -> tuple[str, str, float | None]:
         poster_name = stored.upload(default_storage, f"posters/{job.code.hex}.jpg", poster) if duration is not None \
             else ""
     return video_name, poster_name, duration
+
+
+def _explained(job: Job, exc: FetchError) -> str:
+    """The fetcher's words, plus what fixes it when the video service's link is on a
+    private address (an upstream on the same network, a local engine elsewhere): the
+    portal never fetches from one unless an admin allows exactly that source."""
+    if exc.kind != "unreachable" or not is_private_host(job.video_url):
+        return exc.message
+    parts = urlsplit(job.video_url)
+    source = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
+    return (f"{exc.message} The video service's link is on a private address, which the portal downloads "
+            f"from only when an admin allows that exact source: add {source} to the setting "
+            "FETCH_ALLOWED_PRIVATE, restart, then press Archive again. Until then the video plays from "
+            "the video service's own link.")
 
 
 def _archive_failed(job: Job, message: str, *, permanent: bool) -> None:

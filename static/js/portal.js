@@ -310,8 +310,26 @@
       error.textContent.trim());
   }
 
+  /* A card whose video has no archived copy (so no stored length) shows the length the
+     browser reads from the video itself. */
+  function initLengths(root) {
+    root.querySelectorAll("[data-length-from-video]").forEach(function (slot) {
+      var card = slot.closest("[data-live-job]");
+      var video = card && card.querySelector("video");
+      if (!video) return;
+      var show = function () {
+        if (!isFinite(video.duration) || video.duration <= 0) return;
+        var seconds = Math.max(1, Math.floor(video.duration));
+        slot.querySelector("span").textContent = Math.floor(seconds / 60) + ":" + ("0" + (seconds % 60)).slice(-2);
+        slot.hidden = false;
+      };
+      if (video.readyState >= 1) show(); else video.addEventListener("loadedmetadata", show);
+    });
+  }
+
   function init() {
     initChoiceGroups(document);
+    initLengths(document);
     initRanges(document);
     initSummary(document);
     initCounters(document);

@@ -328,3 +328,13 @@ def test_services_transitions_show_in_the_timeline(logged_in, alice, make_job):
     services.job_cancel(job, alice)
     html = body(logged_in.get(reverse("jobs:status", args=[job.code])))
     assert "Canceled by alice" in html and 'data-in-flight="false"' in html
+
+
+@pytest.mark.django_db
+def test_a_card_without_an_archived_copy_says_where_the_download_comes_from(logged_in, alice, make_job):
+    make_job(alice, title="Not archived", status=S.DONE, video_url="https://cdn.example.com/v.mp4",
+             archive_status="failed", archive_error="Could not connect")
+    html = body(logged_in.get(reverse("jobs:gallery")))
+    card = html[html.index("Not archived"):]
+    assert 'href="https://cdn.example.com/v.mp4" download>Download' in html
+    assert "(from the video service)" in card and "data-length-from-video" in card  # length read by the page

@@ -90,6 +90,9 @@ def test_it_fails_permanently_on_a_non_video_or_a_private_address(done_job, sett
     archive.archive_job(other.pk)
     other.refresh_from_db()
     assert other.archive_status == A.FAILED and "public server" in other.archive_error
+    # It names what fixes it: the exact source to add to FETCH_ALLOWED_PRIVATE.
+    source = other.video_url.rsplit("/", 1)[0] + "/"
+    assert f"add {source} to the setting FETCH_ALLOWED_PRIVATE" in other.archive_error
 
 
 def test_it_can_be_turned_off(done_job, settings):
