@@ -136,8 +136,12 @@ def test_it_is_safe_to_call_from_several_threads(tmp_path):
     assert not errors
     for voice, x in results.values():
         # espeak adds a little random pitch flutter, so compare length and level, not samples
+        # espeak-ng's output for the same text and voice depends a little on the voices the
+        # process used before (seen: 5 % shorter after "echo", even across a re-initialise),
+        # so a clip is compared with the reference by length within 8 %, not to the sample:
+        # an interleaved or cut clip is far outside that, and onyx is 26 % longer than nova.
         if voice == "nova":
-            assert x.size == expected.size
+            assert abs(x.size / expected.size - 1) < 0.08, (x.size, expected.size)
             assert abs(np.sqrt((x ** 2).mean()) / np.sqrt((expected ** 2).mean()) - 1) < 0.15
         else:
-            assert x.size != expected.size
+            assert x.size / expected.size > 1.15, (x.size, expected.size)
