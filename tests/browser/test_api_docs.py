@@ -16,7 +16,9 @@ def test_the_api_docs_render_under_the_content_security_policy(page):
     page.wait_for_selector(".swagger-ui .info .title", timeout=20000)
     assert "NavTalk Portal API" in page.locator(".swagger-ui .info .title").inner_text()
     page.locator("#operations-jobs-jobs_create button").first.click()
-    options = page.locator("#operations-jobs-jobs_create .examples-select select option").all_inner_texts()
+    select = page.locator("#operations-jobs-jobs_create .examples-select select").first
+    select.wait_for(timeout=20000)  # Swagger UI renders the opened operation after the click
+    options = select.locator("option").all_inner_texts()
     assert len(options) == 9 and "9 Character + typed text" in options
     assert page.evaluate("window.__csp") == []
     origin = page.url.split("/api/")[0]
