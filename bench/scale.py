@@ -20,7 +20,6 @@ which is also what gives each engine its own VAR_DIR (the filesystem broker is a
 
 import argparse
 import base64
-import io
 import os
 import re
 import shutil
@@ -28,30 +27,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-import wave
 from pathlib import Path
 
-import numpy as np
-
 from bench import _common as c
+from bench.media import speech_wav
 from bench.seaweed import SeaweedFS, spare_ports
 
 LICENSE = "sk-bench-scale-0123456789abcdef"
 FACE = c.ROOT / "engine" / "characters" / "ava.jpg"
-
-
-def speech_wav(seconds: float) -> bytes:
-    rate = 16000
-    t = np.arange(int(rate * seconds)) / rate
-    envelope = np.clip(np.sin(2 * np.pi * 3 * t), 0, None)
-    signal = (0.5 * envelope * np.sign(np.sin(2 * np.pi * 180 * t)) * 32767).astype(np.int16)
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(signal.tobytes())
-    return buf.getvalue()
 
 
 def s3_counts(metrics_port: int, bucket: str) -> dict:

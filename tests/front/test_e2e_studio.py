@@ -5,7 +5,6 @@ the same form a person uses (multipart POST with CSRF, logged in)."""
 import io
 import re
 import time
-import wave
 from html import unescape
 from pathlib import Path
 from urllib.parse import urljoin
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 import requests
 
+from bench.media import speech_wav
 from bench.processes import process_env, purge_broker, running, start_beat, start_worker
 from jobs.models import Job
 from keys.models import LicenseKey
@@ -24,21 +24,6 @@ from tests.support.http import Routes, raw
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 FACE = ROOT / "engine" / "characters" / "ava.jpg"
-
-
-def speech_wav(seconds: float = 1.6) -> bytes:
-    """Speech-like bursts: a 180 Hz buzz with a syllable envelope, 16 kHz mono."""
-    rate = 16000
-    t = np.arange(int(rate * seconds)) / rate
-    envelope = np.clip(np.sin(2 * np.pi * 3 * t), 0, None)
-    signal = (0.5 * envelope * np.sign(np.sin(2 * np.pi * 180 * t)) * 32767).astype(np.int16)
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(signal.tobytes())
-    return buf.getvalue()
 
 
 def face_mp4(seconds: float = 1.2) -> bytes:
