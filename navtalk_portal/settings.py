@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
-from . import local_secrets
+from . import config, local_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -229,26 +229,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_ALLOWED_PRIVATE = tuple(env.list("WEBHOOK_ALLOWED_PRIVATE", default=[]))
 # Batches from a spreadsheet: most rows one batch may have.
 BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=1000)
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser",
-                               "rest_framework.parsers.FormParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": None,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "NavTalk Portal API",
-    "DESCRIPTION": "Make talking-head videos from scripts: the portal's jobs, with a personal access token "
-                   "(`Authorization: Bearer ntp_…`, made on the portal's API tokens page).",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": "/api/v1",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+REST_FRAMEWORK = config.REST_FRAMEWORK  # token auth + scopes + per-token rate, JSON errors by field
+SPECTACULAR_SETTINGS = config.SPECTACULAR_SETTINGS  # the OpenAPI 3 schema at /api/schema/
 
 # License keys are encrypted at rest with MultiFernet. The first key encrypts; every
 # key decrypts (rotation: put the new key first, run `manage.py rotate_license_keys`).
@@ -310,21 +292,12 @@ ENGINE_MEDIA_URL_MAX_AGE = env.int("ENGINE_MEDIA_URL_MAX_AGE", default=24 * 3600
 # ENGINE_BASE_URL is on loopback. ENGINE_FETCH_ALLOWED_PRIVATE is for the local engine's
 # input downloads: by default the portal's signed-media path (PUBLIC_BASE_URL + "/m/")
 # when PUBLIC_BASE_URL is on loopback. Nothing else private is ever reachable.
-def _loopback_origin(url: str, path: str) -> list[str]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.hostname in ("localhost", "127.0.0.1", "::1"):
-        return [f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}{path}"]
-    return []
-
-
 FETCH_ALLOWED_PRIVATE = tuple(env.list("FETCH_ALLOWED_PRIVATE",
-                                       default=_loopback_origin(ENGINE_BASE_URL, "/media/")))
+                                       default=config.loopback_origin(ENGINE_BASE_URL, "/media/")))
 # With media on S3 the engine fetches uploads by presigned links to the bucket's uploads/:
 # allowed by default too when S3_ENDPOINT_URL is on loopback.
-ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE", default=_loopback_origin(
-    PUBLIC_BASE_URL, "/m/") + (_loopback_origin(S3_ENDPOINT_URL, f"/{S3_BUCKET}/uploads/") if S3_BUCKET else [])))
+ENGINE_FETCH_ALLOWED_PRIVATE = tuple(env.list("ENGINE_FETCH_ALLOWED_PRIVATE", default=config.loopback_origin(
+    PUBLIC_BASE_URL, "/m/") + (config.loopback_origin(S3_ENDPOINT_URL, f"/{S3_BUCKET}/uploads/") if S3_BUCKET else [])))
 # Every server-side download is cut off when it sends fewer than FETCH_MIN_BYTES_PER_SECOND
 # bytes a second for FETCH_MIN_RATE_SECONDS seconds (a link dripping 1 byte/s ends fast).
 FETCH_MIN_BYTES_PER_SECOND = env.int("FETCH_MIN_BYTES_PER_SECOND", default=1024)
@@ -353,19 +326,8 @@ ENGINE_FAULTS_SEED = env.int("ENGINE_FAULTS_SEED", default=None)
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=3600)
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # Look for new messages every 0.02 s (kombu's default 1 s caps a worker near one
-        # task per slot per second).
-        "polling_interval": 0.02,
-    }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = config.broker_transport_options(CELERY_BROKER_URL, VAR_DIR,
+                                                                 BROKER_VISIBILITY_TIMEOUT)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -408,66 +370,29 @@ _email_backend = env.str(
     default="django.core.mail.backends.console.EmailBackend" if DEBUG or PORTAL_LOCAL
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": {}}}
-if _email_backend.endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"] = {
-        "host": env.str("EMAIL_HOST", default="localhost"),
-        "port": env.int("EMAIL_PORT", default=587),
-        "username": env.str("EMAIL_HOST_USER", default=""),
-        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
-        "use_tls": env.bool("EMAIL_USE_TLS", default=True),
-    }
+MAILERS = config.mailers(_email_backend, {
+    "host": env.str("EMAIL_HOST", default="localhost"),
+    "port": env.int("EMAIL_PORT", default=587),
+    "username": env.str("EMAIL_HOST_USER", default=""),
+    "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+    "use_tls": env.bool("EMAIL_USE_TLS", default=True),
+})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="navtalk-portal@localhost")
 
 CELERY_TASK_LOGS = env.bool("CELERY_TASK_LOGS", default=False)
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # urllib3 logs request lines (with query strings, where /query_status carries the
-    # license) at DEBUG: keep it quiet whatever LOG_LEVEL says.
-    # Celery's line per task received/succeeded and per task beat sends (hundreds a minute
-    # with the poller): at DEBUG only, unless CELERY_TASK_LOGS=True (navtalk_portal.celery).
-    # django-axes logs every login at INFO (four lines each, and one per process start):
-    # only lockouts and failures matter in a running studio's log.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"},
-                "axes": {"level": "WARNING"}},
-}
+# urllib3 (request lines with the license) and per-task Celery lines stay quiet whatever
+# LOG_LEVEL says; see navtalk_portal.config.logging.
+LOGGING = config.logging(env.str("LOG_LEVEL", default="INFO"))
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Error reports (DEBUG pages, admin emails) never show a license or another secret.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "navtalk_portal.reporting.SecretsFilter"
 DEFAULT_EXCEPTION_REPORTER = "navtalk_portal.reporting.SecretsReporter"
-# Content-Security-Policy (Django's own middleware): scripts and styles from this origin
-# or with the per-response nonce ({{ csp_nonce }}, the admin uses it), never inline ones;
-# media may come from the video service's https links and from the create form's local
-# previews (blob:), and from this portal's and the engine's configured addresses (so a
-# page opened at localhost still shows results and character pictures served under
-# 127.0.0.1). CSP_REPORT_ONLY=True sends it as Content-Security-Policy-Report-Only.
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-_MEDIA_ORIGINS = sorted({o for o in (_origin(PUBLIC_BASE_URL), _origin(ENGINE_BASE_URL)) if o})
-_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE],
-    "style-src": [CSP.SELF, CSP.NONCE],
-    "img-src": [CSP.SELF, "https:", "data:", "blob:", *_MEDIA_ORIGINS],
-    "media-src": [CSP.SELF, "https:", "blob:", *_MEDIA_ORIGINS],
-    "connect-src": [CSP.SELF],
-    "font-src": [CSP.SELF],
-    "object-src": [CSP.NONE],
-    "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
-    "frame-ancestors": [CSP.NONE],
-}
+# Content-Security-Policy (Django's own middleware; navtalk_portal.config says what it
+# admits): the admin and every page use the per-response nonce ({{ csp_nonce }}).
+# CSP_REPORT_ONLY=True sends it as Content-Security-Policy-Report-Only.
+_CSP = config.content_security_policy(CSP, [PUBLIC_BASE_URL, ENGINE_BASE_URL])
 if env.bool("CSP_REPORT_ONLY", default=False):
     SECURE_CSP_REPORT_ONLY = _CSP
 else:
