@@ -8,7 +8,9 @@ class JobsConfig(AppConfig):
     def ready(self):
         from celery.signals import worker_ready
 
-        from . import checks  # noqa: F401  (registers the broker-timing check)
+        # checks registers the broker-timing check; waiting hears a job's end to send
+        # the jobs waiting their turn
+        from . import checks, waiting  # noqa: F401
 
         worker_ready.connect(_sync_characters_at_start, weak=False)
 

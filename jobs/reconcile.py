@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import archive, services
+from . import archive, services, waiting
 from .models import Job
 from .services import fail
 
@@ -28,6 +28,7 @@ def reconcile(now=None) -> dict:
       call, so we cannot know whether the upstream received it. Rule: never resend on our
       own (at most one /generate per job); fail it as `interrupted` so a person can Retry.
     - STARTED/PROCESSING with no next_poll_at: schedule a poll now.
+    - Jobs waiting their turn (a batch's rows, jobs.waiting): send those the limits leave room for.
     """
     now = now or timezone.now()
     counts = {"redispatched": 0, "interrupted": 0, "rescheduled": 0}
@@ -44,6 +45,7 @@ def reconcile(now=None) -> dict:
     counts["rescheduled"] = Job.objects.filter(status__in=Job.ACTIVE_STATUSES, next_poll_at__isnull=True).update(
         next_poll_at=now)
     counts["archives"] = archive.reconcile_archives(now)
+    counts["released"] = waiting.release_all()
     if any(counts.values()):
         log.info("reconcile: %s", counts)
     return counts

@@ -69,13 +69,16 @@ def test_rows_with_errors_are_shown_with_the_forms_words_and_nothing_is_sent(log
         unknown.content.decode()
 
 
-def test_a_limit_refuses_the_whole_batch(logged_in, alice, characters, settings):
-    settings.JOB_RATE_PER_USER_PER_MINUTE = 5
+def test_a_limit_refuses_the_whole_batch(logged_in, alice, characters, settings, make_job):
+    settings.JOB_RATE_PER_USER_PER_MINUTE = 5  # a batch is one action (tests/jobs/test_waiting.py)
+    for _ in range(5):
+        make_job(alice)
     rows = [["character", "text", "voice"]] + [["navtalk.Leo", f"Hi {i}", "nova"] for i in range(6)]
     batch = upload(logged_in, csv_file(rows))
     answer = logged_in.post(f"/batches/{batch.pk}/submit/", follow=True)
     assert "Nothing was sent: You have created 5 videos in the last minute" in answer.content.decode()
-    assert not Job.objects.exists() and not batch.rows.exclude(job=None).exists()
+    assert Job.objects.count() == 5 and not batch.rows.exclude(job=None).exists()
+    assert Batch.objects.get(pk=batch.pk).submitted_at is None
 
 
 def test_an_xlsx_file_is_read_like_a_csv(logged_in, alice, characters):
