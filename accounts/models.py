@@ -29,6 +29,9 @@ class Team(models.Model):
         null=True, blank=True, help_text="Videos each member may make per day.")
     member_video_seconds_per_month = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds of video each member may make per month.")
+    approval_over_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Videos longer than this (seconds of speech) wait for an owner's or "
+                                         "admin's approval. Empty: no length needs approval.")
 
     class Meta:
         ordering = ["name"]
@@ -52,6 +55,14 @@ class Membership(models.Model):
                             help_text="Owner/admin: manage members, keys and quotas. Creator: make videos, act on "
                                       "their own. Viewer: see and download the team's videos.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the team's owners and admins on the Team page (jobs.quotas, jobs.approvals).
+    requires_approval = models.BooleanField(
+        default=False, help_text="Every video this person makes waits for an owner's or admin's approval.")
+    jobs_per_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Videos this person may make per day (empty: the team's default).")
+    video_seconds_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds of video this person may make per month (empty: the team's "
+                                         "default).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]

@@ -27,9 +27,10 @@ CREATE_JOB, RETRY_JOB, CANCEL_JOB, EDIT_JOB = "create_job", "retry_job", "cancel
 DOWNLOAD, VIEW = "download", "view"
 MANAGE_MEMBERS, MANAGE_KEYS, MANAGE_QUOTAS = "manage_members", "manage_keys", "manage_quotas"
 VIEW_USAGE, VIEW_AUDIT = "view_usage", "view_audit"
+APPROVE_JOB = "approve_job"  # approve or reject a job awaiting approval (jobs.approvals)
 
 ACTIONS = (CREATE_JOB, RETRY_JOB, CANCEL_JOB, EDIT_JOB, DOWNLOAD, VIEW, MANAGE_MEMBERS, MANAGE_KEYS,
-           MANAGE_QUOTAS, VIEW_USAGE, VIEW_AUDIT)
+           MANAGE_QUOTAS, VIEW_USAGE, VIEW_AUDIT, APPROVE_JOB)
 # Actions on one job that a creator may take on their own jobs only.
 OWN_JOB_ACTIONS = frozenset({RETRY_JOB, CANCEL_JOB, EDIT_JOB})
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
@@ -51,6 +52,7 @@ REFUSALS = {
     MANAGE_QUOTAS: "Only the team's owners and admins can change its quotas.",
     VIEW_USAGE: "Only the team's owners and admins can see its usage.",
     VIEW_AUDIT: "Only the team's owners and admins can see its audit trail.",
+    APPROVE_JOB: "Only the team's owners and admins can approve or reject videos.",
 }
 
 

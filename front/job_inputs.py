@@ -22,7 +22,7 @@ from jobs.models import Character, Job
 from lib.addresses import link_problem, parse_origins
 from navtalk import contract
 
-from .uploads import check_upload
+from .uploads import audio_length, check_upload
 
 V, A = Job.Visual, Job.Audio
 
@@ -346,6 +346,8 @@ class JobInputsForm(forms.Form):
         else:
             inputs["visual_url"] = data[visual]
         if audio == "audio_file":
+            upload = data.get("audio_file")  # its length decides approval (jobs.approvals) and the quota estimate
+            inputs["audio_seconds"] = audio_length(upload) if upload else audio_length(stored_name=self.reused[audio])
             inputs["audio_file"] = self._stored(audio)
         elif audio == "audio_url":
             inputs["audio_url"] = data["audio_url"]

@@ -84,3 +84,24 @@ def _check_caps(upload, kind: str) -> None:
         upload.seek(0)
     if problem:
         raise ValidationError(f"“{upload.name}”: {problem}", code="over_cap")
+
+
+def audio_length(upload=None, stored_name: str = "") -> float | None:
+    """Seconds of an audio upload (or of a file already in media storage), read from its
+    headers; None when unknown (jobs.approvals then treats the length as unknown)."""
+    if upload is not None:
+        source = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
+        upload.seek(0)
+        try:
+            return mediacaps.duration(source)
+        finally:
+            upload.seek(0)
+    if stored_name:
+        from django.core.files.storage import default_storage
+
+        try:
+            with default_storage.open(stored_name, "rb") as fh:
+                return mediacaps.duration(fh)
+        except OSError:
+            return None
+    return None

@@ -16,7 +16,7 @@ from accounts import permissions as perms
 from accounts.middleware import SESSION_KEY
 from accounts.models import Team
 from accounts.permissions import permission_required
-from jobs import selectors, services
+from jobs import approvals, selectors, services
 from jobs.limits import JobLimitReached
 from jobs.models import Job, method_label
 from keys.selection import key_for_team
@@ -90,7 +90,9 @@ def create(request):
             except JobLimitReached as exc:
                 form.add_error(None, exc.message)
                 return _create_page(request, form, source_job=form.reuse_job, status=429)
-            messages.success(request, "Job created. Its status below updates by itself.")
+            messages.success(request, "Saved. It waits for a team admin's approval (see below why)." if
+                             job.status == Job.Status.AWAITING_APPROVAL else
+                             "Job created. Its status below updates by itself.")
             return redirect(job)
         if key is None:
             form.add_error(None, "Your team has no active license key, so no video can be made yet. "
@@ -118,6 +120,7 @@ def _job_context(job: Job) -> dict:
     reached = len(steps) if job.status == Job.Status.DONE else steps.index(job.status) if job.status in steps else -1
     return {"job": job, "events": selectors.job_events(job), "steps": steps if reached >= 0 else [],
             "reached": reached, "voice_description": contract.VOICES.get(job.voice, ""),
+            "approvers": approvals.approvers(job.team_id) if job.status == Job.Status.AWAITING_APPROVAL else [],
             **selectors.redacted_failure(job)}
 
 

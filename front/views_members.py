@@ -68,9 +68,40 @@ class QuotaForm(forms.ModelForm):
         return data
 
 
-def _page(request, invite_form, status=200, quota_form=None):
-    team_members = (Membership.objects.filter(team=request.team).select_related("user")
-                    .order_by("user__username"))
+class MemberSettingsForm(forms.ModelForm):
+    """One person's own caps (replacing the team's per-person default; never above the
+    staff's ceilings) and whether their every video waits for approval."""
+
+    class Meta:
+        model = Membership
+        fields = ["jobs_per_day", "video_seconds_per_month", "requires_approval"]
+        labels = {"jobs_per_day": "Videos per day", "video_seconds_per_month": "Seconds of video per month",
+                  "requires_approval": "Their videos wait for approval"}
+        widgets = {"jobs_per_day": forms.NumberInput(attrs={"min": 0, "class": "input-number"}),
+                   "video_seconds_per_month": forms.NumberInput(attrs={"min": 0, "class": "input-number"})}
+
+    def __init__(self, *args, team, **kwargs):
+        kwargs.setdefault("prefix", f"m{kwargs['instance'].pk}")
+        super().__init__(*args, **kwargs)
+        self.team = team
+
+    def clean(self):
+        data = super().clean()
+        for name, ceiling_name in (("jobs_per_day", "max_jobs_per_day"),
+                                   ("video_seconds_per_month", "max_video_seconds_per_month")):
+            ceiling, value = getattr(self.team, ceiling_name), data.get(name)
+            if ceiling is not None and value is not None and value > ceiling:
+                self.add_error(name, f"This is more than the {ceiling} the portal's staff allow this team. "
+                                     f"Enter {ceiling} or less.")
+        return data
+
+
+def _page(request, invite_form, status=200, quota_form=None, member_form=None):
+    team_members = list(Membership.objects.filter(team=request.team).select_related("user")
+                        .order_by("user__username"))
+    for member in team_members:
+        member.settings_form = (member_form if member_form is not None and member_form.instance.pk == member.pk
+                                else MemberSettingsForm(instance=member, team=request.team))
     today, seconds = quotas.usage(Job.objects.filter(team=request.team), timezone.now())
     context = {"members": team_members, "invitations": members.pending_invitations(request.team),
                "invite_form": invite_form, "roles": Membership.Role.choices,
@@ -151,6 +182,30 @@ def set_quotas(request):
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         audit.record("quota_changed", actor=request.user, team=request.team, target=", ".join(changes), **changes)
     messages.success(request, "Quotas saved. They apply to the next video anyone makes.")
+    return redirect("jobs:members")
+
+
+@require_POST
+@permission_required(perms.MANAGE_QUOTAS)
+def member_settings(request, membership_id):
+    """A person's own caps and approval flag (audited: quota_changed, approval_settings_changed)."""
+    team = Team.objects.get(pk=request.team.pk)
+    member = Membership.objects.select_related("user").filter(team=team, pk=membership_id).first()
+    if member is None:
+        messages.error(request, "That person is no longer a member of this team.")
+        return redirect("jobs:members")
+    form = MemberSettingsForm(request.POST, instance=member, team=team)
+    if not form.is_valid():
+        return _page(request, InviteForm(), status=400, member_form=form)
+    form.save()
+    name = member.user.get_username()
+    caps = {n: form.cleaned_data[n] for n in form.changed_data if n != "requires_approval"}
+    if caps:
+        audit.record("quota_changed", actor=request.user, team=team, target=name, **caps)
+    if "requires_approval" in form.changed_data:
+        audit.record("approval_settings_changed", actor=request.user, team=team, target=name,
+                     requires_approval=form.cleaned_data["requires_approval"])
+    messages.success(request, f"Saved for {name}. It applies to their next video.")
     return redirect("jobs:members")
 
 

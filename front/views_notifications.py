@@ -23,8 +23,9 @@ class NotificationSettingsForm(forms.ModelForm):
 @permission_required(perms.VIEW)
 def notifications_page(request):
     # Read the lists before profile_for: a first visit creates the profile (seen "now").
-    new = list(notifications.unseen(request.user, request.team).select_related("created_by")[:50])
-    earlier = list(notifications.earlier(request.user, request.team).select_related("created_by"))
+    related = ("created_by", "approval_decided_by")
+    new = list(notifications.unseen(request.user, request.team).select_related(*related)[:50])
+    earlier = list(notifications.earlier(request.user, request.team).select_related(*related))
     profile = notifications.profile_for(request.user)
     if request.method == "POST":
         form = NotificationSettingsForm(request.POST, instance=profile)

@@ -2,20 +2,26 @@
 
 Job lifecycle (only `jobs.services` changes `Job.status`, always by compare-and-swap):
 
+    AWAITING_APPROVAL ──► QUEUED   (a team owner/admin approves; jobs.approvals says which
+          │                          jobs wait: over the team's length, or by a chosen member)
+          └──► REJECTED            (an owner/admin rejects, with a comment; terminal)
     QUEUED ──► SUBMITTING ──► STARTED ──► PROCESSING ──► DONE
        ▲            │            │             │
        │            ├────────────┴─────────────┴──► FAILED
        │            └──► QUEUED   (transient /generate error that provably created
        │                           no upstream task: back off and resubmit)
        └── Retry (a person's explicit action, from FAILED or CANCELED)
-    QUEUED | SUBMITTING | STARTED | PROCESSING ──► CANCELED (a person's action)
+    AWAITING_APPROVAL | QUEUED | SUBMITTING | STARTED | PROCESSING ──► CANCELED (a person's action)
 
 - QUEUED: saved; a `submit_job` task is (or will be, via the reconciler) on its way.
 - SUBMITTING: claimed by one worker, which is calling `/generate` right now. A job
   stuck here with no task_id is resolved by `services.reconcile` (see there).
 - STARTED / PROCESSING: the upstream has a task_id; `next_poll_at` says when the batch
   poller looks again. `deadline_at` bounds the wait (then FAILED, category timeout).
-- DONE / FAILED / CANCELED are terminal; only Retry leaves FAILED/CANCELED.
+- AWAITING_APPROVAL: saved, holding its quota unit as a queued job does, but never
+  dispatched, polled or sent upstream until approved (then QUEUED, dispatched on commit).
+- DONE / FAILED / CANCELED / REJECTED are terminal; only Retry leaves FAILED/CANCELED.
+  A rejected job keeps its inputs (Duplicate and edit makes a new job from them).
 """
 
 import uuid
@@ -72,11 +78,15 @@ class Job(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        REJECTED = "rejected", "Not approved"
 
     ACTIVE_STATUSES = (Status.STARTED, Status.PROCESSING)  # polled
     PENDING_STATUSES = (Status.QUEUED, Status.SUBMITTING)  # not yet upstream
     IN_FLIGHT_STATUSES = PENDING_STATUSES + ACTIVE_STATUSES
-    TERMINAL_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELED)
+    TERMINAL_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELED, Status.REJECTED)
+    # Held for a team admin's decision (jobs.approvals): not in flight, never dispatched.
+    WAITING_STATUSES = (Status.AWAITING_APPROVAL,)
 
     class Visual(models.TextChoices):
         VIDEO = "video", "Video"
@@ -110,10 +120,12 @@ class Job(models.Model):
     audio_url = models.URLField(max_length=2000, blank=True)
     audio_file = models.FileField(upload_to=upload_to, blank=True)
     content = models.TextField(blank=True)
+    audio_seconds = models.FloatField(null=True, blank=True,
+                                      help_text="Length of the uploaded audio, when the portal could read it.")
     voice = models.CharField(max_length=10, blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="Advanced parameters moved from their default.")
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     attempt = models.PositiveIntegerField(default=1)
     submit_tries = models.PositiveIntegerField(default=0)
     upstream_task_id = models.CharField(max_length=200, blank=True)
@@ -162,6 +174,14 @@ class Job(models.Model):
     quota_seconds = models.FloatField(null=True, blank=True, help_text="Estimated video seconds until known.")
     quota_released = models.BooleanField(default=False)
 
+    # Approval (jobs.approvals decides, jobs.services changes the status): why the job
+    # waits, and the decision (who, when, the reviewer's comment on a rejection).
+    approval_reason = models.CharField(max_length=300, blank=True)
+    approval_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                            on_delete=models.SET_NULL, related_name="+")
+    approval_decided_at = models.DateTimeField(null=True, blank=True)
+    approval_comment = models.TextField(blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -198,6 +218,9 @@ class Job(models.Model):
             # index-only count of the person's finished jobs.
             models.Index(fields=["created_by", "team", "finished_at"], name="job_creator_team_done",
                          condition=Q(status__in=["done", "failed"])),
+            # … OR approval_decided_at > … (the person's approved or rejected jobs).
+            models.Index(fields=["created_by", "team", "approval_decided_at"], name="job_creator_team_decided",
+                         condition=Q(approval_decided_at__isnull=False)),
             # expected_duration: WHERE license_key_id = … AND status = 'done'
             # ORDER BY finished_at DESC LIMIT 50 (a key's recent durations).
             models.Index(fields=["license_key", "-finished_at"], name="job_key_done",
@@ -271,8 +294,8 @@ class JobEvent(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     created_at = models.DateTimeField(default=timezone.now)
     attempt = models.PositiveIntegerField(default=1)
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
     message = models.TextField(blank=True)
     data = models.JSONField(null=True, blank=True)
 

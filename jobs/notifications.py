@@ -1,8 +1,8 @@
 """Telling people their videos finished: an in-app list and optional email.
 
-The in-app list is a query (the person's jobs finished since they last looked), so it
-needs no bookkeeping per job; email goes out once per finish because only the
-transition's winner calls `job_finished`.
+The in-app list is a query (the person's jobs finished, or approved or not approved by
+a team admin, since they last looked), so it needs no bookkeeping per job; email goes
+out once per finish or decision because only the transition's winner publishes it.
 """
 
 import logging
@@ -10,6 +10,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import Exists, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,15 +27,21 @@ def profile_for(user) -> Profile:
     return profile
 
 
+def _noticed(since=None):
+    """Jobs with news for their creator: finished (since `since`), or decided on by an
+    approver (since `since`). Each side has its partial index."""
+    if since is None:
+        return Q(status__in=FINISHED) | Q(approval_decided_at__isnull=False)
+    return Q(status__in=FINISHED, finished_at__gt=since) | Q(approval_decided_at__gt=since)
+
+
 def unseen(user, team=None):
-    """The person's jobs that finished since they last opened the list."""
+    """The person's jobs that finished, or were approved or not, since they last opened the list."""
     seen_at = Profile.objects.filter(user=user).values_list("notifications_seen_at", flat=True).first()
-    jobs = Job.objects.filter(created_by=user, status__in=FINISHED)
+    jobs = Job.objects.filter(_noticed(seen_at), created_by=user)
     if team is not None:
         jobs = jobs.filter(team=team)
-    if seen_at is not None:
-        jobs = jobs.filter(finished_at__gt=seen_at)
-    return jobs.order_by("-finished_at")
+    return jobs.order_by(Coalesce("finished_at", "approval_decided_at").desc(nulls_last=True))
 
 
 HEADER_CAP = 99  # the header shows "99+" beyond this
@@ -43,9 +50,9 @@ HEADER_CAP = 99  # the header shows "99+" beyond this
 def unseen_count(user, team=None, cap: int = HEADER_CAP + 1) -> int:
     """`unseen(user, team).count()` in one query (the header shows it on every page),
     counting at most `cap` rows so the query stays cheap however long the history."""
-    seen_at = Profile.objects.filter(user=user).values("notifications_seen_at")[:1]
-    jobs = Job.objects.filter(created_by=user, status__in=FINISHED).filter(
-        Q(finished_at__gt=Subquery(seen_at)) | ~Exists(Profile.objects.filter(user=user)))
+    seen_at = Subquery(Profile.objects.filter(user=user).values("notifications_seen_at")[:1])
+    jobs = Job.objects.filter(created_by=user).filter(
+        _noticed(seen_at) | (~Exists(Profile.objects.filter(user=user)) & _noticed()))
     if team is not None:
         jobs = jobs.filter(team=team)
     return jobs[:cap].count()
@@ -54,7 +61,8 @@ def unseen_count(user, team=None, cap: int = HEADER_CAP + 1) -> int:
 def earlier(user, team=None, limit: int = 10):
     """The person's finished jobs they have already seen (the list's "Earlier" part)."""
     seen_at = Profile.objects.filter(user=user).values("notifications_seen_at")[:1]
-    jobs = Job.objects.filter(created_by=user, status__in=FINISHED, finished_at__lte=Subquery(seen_at))
+    jobs = Job.objects.filter(created_by=user, status__in=FINISHED + (Job.Status.REJECTED,),
+                              finished_at__lte=Subquery(seen_at))
     if team is not None:
         jobs = jobs.filter(team=team)
     return jobs.order_by("-finished_at")[:limit]
@@ -82,6 +90,35 @@ def job_finished(job_id: int) -> bool:
         body = f"Your video “{job.title}” could not be made.\n\n{job.error_message}\n{job.hint}\n\n{url}\n"
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [job.created_by.email])
     log.info("job %s: notification email sent", job_id)
+    return True
+
+
+def approval_decided(job_id: int) -> bool:
+    """Email the creator that a team admin approved their video (it is being made now) or
+    did not (with the admin's comment), if they asked for email about their videos (either
+    box on the notifications page). Returns whether an email was sent."""
+    job = Job.objects.select_related("created_by", "approval_decided_by").filter(pk=job_id).first()
+    if job is None or job.approval_decided_at is None or not job.created_by.email:
+        return False
+    profile = Profile.objects.filter(user=job.created_by).first()
+    if not (profile and (profile.email_on_done or profile.email_on_failed)):
+        return False
+    url = settings.PUBLIC_BASE_URL + reverse("jobs:detail", args=[job.code])
+    who = job.approval_decided_by.get_username() if job.approval_decided_by else "A team admin"
+    if job.status == Job.Status.REJECTED:
+        subject = f"Your video “{job.title}” was not approved"
+        body = (f"{who} did not approve your video “{job.title}”, so it was not made. They wrote:\n\n"
+                f"{job.approval_comment}\n\nEverything you entered is kept: open the video and choose "
+                f"“Duplicate and edit” to change it and send it again.\n\n{url}\n")
+    else:
+        subject = f"Your video “{job.title}” was approved"
+        body = f"{who} approved your video “{job.title}”; it is being made now.\n\n{url}\n"
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [job.created_by.email])
+    except OSError:
+        log.warning("job %s: the approval email could not be sent", job_id)
+        return False
+    log.info("job %s: approval decision emailed", job_id)
     return True
 
 

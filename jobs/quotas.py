@@ -4,7 +4,8 @@ the admin), and seconds of video per month for a license key (its budget).
 
 A job holds one unit from when it is created (or retried): `quota_at`, and its seconds:
 the video's duration once known, until then `quota_seconds`, an estimate (typed text:
-its length at CHARS_PER_SECOND; uploaded or linked audio: 0, not known before the video
+its length at CHARS_PER_SECOND; an uploaded audio file: its length, read at upload;
+linked audio, or an upload whose length could not be read: 0, not known before the video
 is made, so such a job is admitted while any room is left). The unit is given back when
 the job fails before the upstream accepted it (`services.fail` sets `quota_released`).
 
@@ -21,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.models import Membership
 from keys.models import LicenseKey
 
 from .limits import JobLimitReached
@@ -33,9 +35,11 @@ class QuotaReached(JobLimitReached):
     """A cap would be passed; `message` says which, what is left and when it resets."""
 
 
-def estimate_seconds(audio_type: str, content: str = "") -> float:
+def estimate_seconds(audio_type: str, content: str = "", audio_seconds: float | None = None) -> float:
     if audio_type == Job.Audio.TEXT:
         return float(max(1, math.ceil(len(content) / CHARS_PER_SECOND)))
+    if audio_type == Job.Audio.FILE and audio_seconds:
+        return float(audio_seconds)
     return 0.0
 
 
@@ -50,13 +54,25 @@ def _smallest(*values):
     return min(present) if present else None
 
 
-def team_caps(team) -> dict:
-    """Effective caps (None: no limit): the admin's values, never above the ceilings."""
+def _first(*values):
+    return next((v for v in values if v is not None), None)
+
+
+def team_caps(team, member=None) -> dict:
+    """Effective caps (None: no limit): the admin's values, never above the ceilings.
+    With `member` (a Membership, or a dict with its jobs_per_day/video_seconds_per_month),
+    that person's own caps, set on the Team page, replace the team's member default."""
+    if isinstance(member, dict):
+        own_jobs, own_seconds = member.get("jobs_per_day"), member.get("video_seconds_per_month")
+    else:
+        own_jobs, own_seconds = getattr(member, "jobs_per_day", None), getattr(member, "video_seconds_per_month", None)
     return {
         "team_jobs": _smallest(team.jobs_per_day, team.max_jobs_per_day),
         "team_seconds": _smallest(team.video_seconds_per_month, team.max_video_seconds_per_month),
-        "member_jobs": _smallest(team.member_jobs_per_day, team.max_jobs_per_day),
-        "member_seconds": _smallest(team.member_video_seconds_per_month, team.max_video_seconds_per_month),
+        "member_jobs": _smallest(_first(own_jobs, team.member_jobs_per_day), team.max_jobs_per_day),
+        "member_seconds": _smallest(_first(own_seconds, team.member_video_seconds_per_month),
+                                    team.max_video_seconds_per_month),
+        "member_own": own_jobs is not None or own_seconds is not None,
     }
 
 
@@ -105,7 +121,9 @@ def check(team, user, key, seconds: float, now: datetime | None = None, *, exclu
     under the caller's locks."""
     now = now or timezone.now()
     team = type(team).objects.get(pk=team.pk)
-    caps = team_caps(team)
+    own = (Membership.objects.filter(team_id=team.pk, user_id=user.pk)
+           .values("jobs_per_day", "video_seconds_per_month").first())
+    caps = team_caps(team, own)
     jobs = Job.objects.exclude(pk=exclude) if exclude else Job.objects.all()
     tomorrow = day_start(now) + timedelta(days=1)
     month_end = next_month(month_start(now))

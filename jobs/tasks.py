@@ -43,6 +43,13 @@ def notify_job_finished(job_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def notify_approval_decided(job_id: int) -> None:
+    from .notifications import approval_decided
+
+    approval_decided(job_id)
+
+
+@shared_task(ignore_result=True)
 def sync_characters() -> int:
     from .characters import sync
 

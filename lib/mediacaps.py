@@ -97,6 +97,14 @@ def audio_problem(source, caps: Caps) -> str | None:
     return None
 
 
+def duration(source) -> float | None:
+    """A media file's length in seconds from its headers, or None when it cannot be read."""
+    try:
+        return _probe(source)[1]
+    except Exception:
+        return None
+
+
 def check(source, kind: str, caps: Caps) -> str | None:
     """kind: 'image', 'video' or 'audio'."""
     return {"image": image_problem, "video": video_problem, "audio": audio_problem}[kind](source, caps)

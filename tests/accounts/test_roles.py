@@ -78,6 +78,16 @@ def request_for(action, client, owner, make_job, media_root):
         return client.get(reverse("jobs:usage"))
     if action == "view_audit":
         return client.get(reverse("jobs:audit"))
+    if action == "approve_job":  # approve one job, reject another, and see the list
+        waiting = [make_job(owner, status=S.AWAITING_APPROVAL, approval_reason="test") for _ in range(2)]
+        first = client.post(reverse("jobs:approve", args=[waiting[0].code]))
+        second = client.post(reverse("jobs:reject", args=[waiting[1].code]), {"comment": "Too long"})
+        page = client.get(reverse("jobs:approvals"))
+        allowed = first.status_code == 302
+        assert (second.status_code, page.status_code) == ((302, 200) if allowed else (403, 403))
+        done = {Job.objects.get(pk=w.pk).status for w in waiting}
+        assert done == ({S.QUEUED, S.REJECTED} if allowed else {S.AWAITING_APPROVAL})
+        return first
     return None  # edit_job and manage_keys have no page in the portal yet: the rule alone is checked
 
 
