@@ -84,7 +84,7 @@ def test_a_job_found_done_at_its_first_poll_counts_as_at_most_that_long():
     assert measured.cdf(16.5) < 0.15 < 0.9 < measured.cdf(17.0)
 
 
-def test_a_cold_start_polls_early_and_geometrically():
+def test_a_cold_start_polls_early_and_geometrically(settings):
     estimate = Estimate()
     times, t = [], 0.0
     while t < 20:
@@ -92,7 +92,11 @@ def test_a_cold_start_polls_early_and_geometrically():
         times.append(round(t, 2))
     assert times[0] == 1.0
     gaps = [round(b - a, 6) for a, b in zip(times, times[1:], strict=False)]
-    assert gaps == sorted(gaps) and max(gaps) <= schedule.COLD_MAX_STEP
+    assert gaps == sorted(gaps)
+    # A poll lands on the poller's next tick: the widest gap plus a tick, plus ~0.25 s of
+    # polling work, must stay within the 2 s a person may wait (the bench measured 2.16 s
+    # at the p95 of the first 20 jobs with 1.5 s gaps).
+    assert max(gaps) + settings.POLL_INTERVAL_SECONDS <= 1.75
 
 
 def test_it_learns_that_the_upstream_got_faster_within_a_few_jobs():
