@@ -9,7 +9,18 @@ from front.job_inputs import AUDIO_SOURCES, RANGES, VISUAL_SOURCES
 from jobs.models import Job
 from navtalk import contract
 
-from .serializers import ErrorsSerializer
+from .serializers import ErrorsSerializer, JobDetailSerializer
+
+
+class JobWebhookSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    secret = serializers.CharField(help_text="whsec_…: verify the signature of this job's events with it "
+                                             "(Standard Webhooks). Shown only in the create answer.")
+
+
+class JobCreatedSerializer(JobDetailSerializer):
+    webhook = JobWebhookSerializer(required=False, help_text="Only when `webhook_url` was sent.")
+
 
 ERRORS = OpenApiResponse(ErrorsSerializer, description="Messages keyed by field, as on the create page.")
 WRITE_ERRORS = {400: ERRORS, 403: ERRORS, 409: ERRORS, 429: ERRORS}
@@ -50,6 +61,9 @@ def _fields(files_as: str) -> dict:
         "preset": serializers.IntegerField(required=False, help_text="Start from this preset (/api/v1/presets/); "
                                                                      "the other fields change what you send."),
         "parsing_mode": serializers.ChoiceField(list(contract.PARSING_MODES), required=False),
+        "webhook_url": serializers.CharField(**text, help_text="This job's own receiver: it gets the job's end "
+                                             "(done, failed, canceled) signed with a secret made for this job, "
+                                             "shown once in the answer (`webhook.secret`)."),
         **{name: serializers.IntegerField(required=False, min_value=low, max_value=high)
            for name, (low, high) in RANGES.items()},
     }

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views, views_docs, views_tokens
+from . import views, views_batches, views_docs, views_tokens, views_webhook
 
 app_name = "api"
 urlpatterns = [
@@ -17,9 +17,16 @@ urlpatterns = [
     path("v1/jobs/<str:code>/duplicate/", views.DuplicateView.as_view(), name="job-duplicate"),
     path("v1/jobs/<str:code>/video/", views.VideoView.as_view(), name="job-video"),
     path("v1/jobs/<str:code>/poster/", views.PosterView.as_view(), name="job-poster"),
+    path("v1/jobs/<str:code>/webhook/", views_webhook.JobWebhookView.as_view(), name="job-webhook"),
     path("v1/characters/", views.CharactersView.as_view(), name="characters"),
     path("v1/voices/", views.VoicesView.as_view(), name="voices"),
     path("v1/voices/<str:name>/sample/", views.VoiceSampleView.as_view(), name="voice-sample"),
     path("v1/presets/", views.PresetsView.as_view(), name="presets"),
     path("v1/usage/", views.UsageView.as_view(), name="usage"),
+    path("v1/batches/", views_batches.BatchesView.as_view(), name="batches"),
+    path("v1/batches/<str:pk>/", views_batches.BatchView.as_view(), name="batch"),
+    path("v1/batches/<str:pk>/preview/", views_batches.PreviewView.as_view(), name="batch-preview"),
+    path("v1/batches/<str:pk>/submit/", views_batches.SubmitView.as_view(), name="batch-submit"),
+    path("v1/batches/<str:pk>/retry/", views_batches.RetryView.as_view(), name="batch-retry"),
+    path("v1/batches/<str:pk>/results.zip", views_batches.ResultsView.as_view(), name="batch-results"),
 ]

@@ -21,9 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import permissions as perms
+from automation import webhooks
+from automation.models import JobWebhook
 from front import presets
 from front import voices as front_voices
 from front.forms import HistoryFilterForm
+from front.views_webhooks import EndpointForm
 from jobs import selectors, services
 from jobs.limits import JobLimitReached
 from jobs.models import Job
@@ -71,9 +74,28 @@ def _job_answer(request, job, status_code=status.HTTP_200_OK, **headers) -> Resp
                     headers=headers or None)
 
 
+def _webhook_url(request) -> tuple[str, dict]:
+    """The optional `webhook_url` (the job's own receiver), checked as the Webhooks page
+    checks a team's receiver."""
+    value = request.data.get("webhook_url") if hasattr(request.data, "get") else None
+    if value in (None, ""):
+        return "", {}
+    form = EndpointForm({"url": value if isinstance(value, str) else ""})
+    return (form.cleaned_data["url"], {}) if form.is_valid() else ("", {"webhook_url": form.errors["url"]})
+
+
+def _with_webhook(response: Response, job) -> Response:
+    """The create answer (or its replay) names the job's own receiver and its secret."""
+    hook = JobWebhook.objects.filter(job=job).first()
+    if hook is not None:
+        response.data["webhook"] = {"url": hook.url, "secret": hook.secret}
+    return response
+
+
 def _create(request, *, source_job=None) -> Response:
     """Validate with the shared rules and create through services.job_create, once per
-    Idempotency-Key (a retried call returns the first job)."""
+    Idempotency-Key (a retried call returns the first job). An optional `webhook_url`
+    gets this job's end, signed with a secret made for it (automation.webhooks)."""
     if denied := _denied(request, perms.CREATE_JOB):
         return denied
     team, user = request.team, request.user
@@ -82,9 +104,10 @@ def _create(request, *, source_job=None) -> Response:
         return message_response("Idempotency-Key is at most 200 characters.", 400)
     if key_header and (first := ApiJob.objects.filter(user=user, team=team, idempotency_key=key_header)
                        .select_related("job").first()):
-        return _job_answer(request, first.job, **{"Idempotent-Replayed": "true"})
+        return _with_webhook(_job_answer(request, first.job, **{"Idempotent-Replayed": "true"}), first.job)
     form, body_errors = create_form(request, team, source_job=source_job)
-    errors = {**form.errors, **body_errors}
+    hook_url, hook_errors = _webhook_url(request)
+    errors = {**form.errors, **body_errors, **hook_errors}
     if errors:
         return errors_response(errors)
     license_key = key_for_team(team)
@@ -94,12 +117,15 @@ def _create(request, *, source_job=None) -> Response:
         with transaction.atomic():
             job = services.job_create(team=team, user=user, license_key=license_key, **form.job_inputs())
             ApiJob.objects.create(job=job, token=request.auth, user=user, team=team, idempotency_key=key_header)
+            if hook_url:
+                webhooks.attach_to_job(job, hook_url)
     except JobLimitReached as exc:
         return message_response(exc.message, status.HTTP_429_TOO_MANY_REQUESTS)
     except IntegrityError:  # the same key, created by a concurrent call: answer its job
         first = ApiJob.objects.select_related("job").get(user=user, team=team, idempotency_key=key_header)
-        return _job_answer(request, first.job, **{"Idempotent-Replayed": "true"})
-    return _job_answer(request, job, status.HTTP_201_CREATED, Location=reverse("api:job", args=[job.code]))
+        return _with_webhook(_job_answer(request, first.job, **{"Idempotent-Replayed": "true"}), first.job)
+    return _with_webhook(_job_answer(request, job, status.HTTP_201_CREATED,
+                                     Location=reverse("api:job", args=[job.code])), job)
 
 
 class JobsView(APIView):
@@ -129,7 +155,8 @@ class JobsView(APIView):
 
     @extend_schema(operation_id="jobs_create", summary="Create a job (any of the nine methods)",
                    request=schema.CREATE_REQUEST, parameters=[schema.IDEMPOTENCY_KEY], examples=schema.EXAMPLES,
-                   responses={201: JobDetailSerializer, 200: JobDetailSerializer, **schema.WRITE_ERRORS})
+                   responses={201: schema.JobCreatedSerializer, 200: schema.JobCreatedSerializer,
+                              **schema.WRITE_ERRORS})
     def post(self, request):
         return _create(request)
 
@@ -183,8 +210,8 @@ class RetryView(JobActionView):
 class DuplicateView(APIView):
     @extend_schema(operation_id="jobs_duplicate", summary="A new job like this one, with your changes",
                    request=schema.CREATE_REQUEST, parameters=[schema.CODE, schema.IDEMPOTENCY_KEY],
-                   responses={201: JobDetailSerializer, 200: JobDetailSerializer, 404: schema.ERRORS,
-                              **schema.WRITE_ERRORS})
+                   responses={201: schema.JobCreatedSerializer, 200: schema.JobCreatedSerializer,
+                              404: schema.ERRORS, **schema.WRITE_ERRORS})
     def post(self, request, code):
         return _create(request, source_job=_job(request, code))
 

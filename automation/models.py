@@ -80,15 +80,34 @@ class WebhookEndpoint(models.Model):
         self.secret_encrypted = encrypt(value)
 
 
+class JobWebhook(models.Model):
+    """A receiver named in one job's create call (the API's `webhook_url`): it hears that
+    job's end (done, failed, canceled), signed with a secret of its own, made for this job
+    and shown once in the create answer (encrypted at rest like an endpoint's)."""
+
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    secret_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.url
+
+    secret = WebhookEndpoint.secret
+
+
 class WebhookDelivery(models.Model):
-    """One event for one endpoint, retried with backoff until it succeeds or runs out."""
+    """One event for one receiver (a team's endpoint, or one job's own webhook), retried
+    with backoff until it succeeds or runs out."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Sending"
         SUCCEEDED = "succeeded", "Delivered"
         FAILED = "failed", "Failed"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    job_hook = models.ForeignKey(JobWebhook, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     event = models.CharField(max_length=40)
     msg_id = models.CharField(max_length=40, unique=True)
@@ -107,7 +126,11 @@ class WebhookDelivery(models.Model):
                                 condition=models.Q(status="pending"))]
 
     def __str__(self):
-        return f"{self.event} → {self.endpoint_id}"
+        return f"{self.event} → {self.endpoint or self.job_hook}"
+
+    @property
+    def receiver(self):
+        return self.endpoint or self.job_hook
 
 
 class Batch(models.Model):

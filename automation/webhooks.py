@@ -11,6 +11,11 @@ public receivers, or WEBHOOK_ALLOWED_PRIVATE), and is retried on WEBHOOK_RETRY_S
 (about a day). An endpoint whose attempts fail WEBHOOK_DISABLE_AFTER_FAILURES times in a
 row is disabled, and the team's owners and admins and the site admins are told.
 
+A job created through the API may name its own receiver (`webhook_url`, a JobWebhook):
+it gets that job's events the same way (same fetcher, retries, log), signed with a secret
+made for that job alone and shown once in the create answer; it is never disabled (it
+lives as long as its job) and its failures do not count against the team's endpoints.
+
 Hooked on JobEvent rows (every status change writes one, in jobs.services), so jobs/ knows
 nothing of webhooks.
 """
@@ -37,7 +42,7 @@ from jobs.dispatch import publish_on_commit
 from jobs.models import Job
 from lib.fetch import FetchError, post
 
-from .models import WebhookDelivery, WebhookEndpoint
+from .models import JobWebhook, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 EVENTS = {Job.Status.DONE: "job.done", Job.Status.FAILED: "job.failed", Job.Status.CANCELED: "job.canceled"}
@@ -72,9 +77,10 @@ def job_payload(job: Job, event: str) -> dict:
     }}
 
 
-def _queue(endpoint: WebhookEndpoint, event: str, payload: dict, job=None) -> WebhookDelivery:
-    delivery = WebhookDelivery.objects.create(endpoint=endpoint, job=job, event=event, payload=payload,
-                                              msg_id=f"msg_{uuid.uuid4().hex}", next_attempt_at=timezone.now())
+def _queue(endpoint: WebhookEndpoint | None, event: str, payload: dict, job=None, job_hook=None) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, job_hook=job_hook, job=job, event=event,
+                                              payload=payload, msg_id=f"msg_{uuid.uuid4().hex}",
+                                              next_attempt_at=timezone.now())
     from . import tasks
 
     publish_on_commit(tasks.deliver_webhook, delivery.pk)
@@ -87,12 +93,15 @@ def job_ended(event_row) -> None:
     if not name:
         return
     endpoints = list(WebhookEndpoint.objects.filter(team__jobs__pk=event_row.job_id, is_active=True))
-    if not endpoints:
+    hook = JobWebhook.objects.filter(job_id=event_row.job_id).first()
+    if not endpoints and hook is None:
         return
     job = Job.objects.select_related("created_by", "license_key").get(pk=event_row.job_id)
     payload = job_payload(job, name)
     for endpoint in endpoints:
         _queue(endpoint, name, payload, job=job)
+    if hook is not None:
+        _queue(None, name, payload, job=job, job_hook=hook)
 
 
 def send_test(endpoint: WebhookEndpoint, user) -> WebhookDelivery:
@@ -108,9 +117,9 @@ def deliver(delivery_id: int) -> str | None:
         next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
     if not claimed:
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    endpoint = delivery.endpoint
-    if not endpoint.is_active:
+    delivery = WebhookDelivery.objects.select_related("endpoint", "job_hook").get(pk=delivery_id)
+    endpoint = delivery.receiver
+    if not getattr(endpoint, "is_active", True):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.FAILED, finished_at=now, next_attempt_at=None,
                                                               last_error="The endpoint is disabled.")
         return D.FAILED
@@ -135,7 +144,8 @@ def _record(delivery, endpoint, status, error) -> str:
     if not error:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(status=D.SUCCEEDED, last_status=status, last_error="",
                                                               finished_at=now, next_attempt_at=None)
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        if isinstance(endpoint, WebhookEndpoint):
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
         return D.SUCCEEDED
     schedule = retry_schedule()
     done = delivery.attempts > len(schedule)
@@ -143,6 +153,8 @@ def _record(delivery, endpoint, status, error) -> str:
         status=D.FAILED if done else D.PENDING, last_status=status, last_error=error[:300],
         finished_at=now if done else None,
         next_attempt_at=None if done else now + dt.timedelta(seconds=schedule[delivery.attempts - 1]))
+    if not isinstance(endpoint, WebhookEndpoint):  # a job's own receiver: never disabled
+        return D.FAILED if done else D.PENDING
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     endpoint.refresh_from_db(fields=["consecutive_failures", "is_active"])
     if endpoint.is_active and endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
@@ -180,3 +192,12 @@ def deliver_due(limit: int = 200) -> int:
     due = list(WebhookDelivery.objects.filter(status=D.PENDING, next_attempt_at__lte=timezone.now())
                .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     return sum(1 for pk in due if deliver(pk) is not None)
+
+
+def attach_to_job(job: Job, url: str) -> str:
+    """Give `job` its own receiver (the API's `webhook_url`); returns its new signing
+    secret, which only the create answer shows."""
+    hook = JobWebhook(job=job, url=url)
+    secret = hook.secret = new_secret()
+    hook.save()
+    return secret
