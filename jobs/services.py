@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import audit
 from keys.selection import key_for_team
 
-from . import approvals, archive, limits, quotas, tasks
+from . import approvals, archive, limits, quotas, tasks, waiting
 from .dispatch import publish, publish_on_commit
 from .models import Job, JobEvent
 
@@ -170,9 +170,10 @@ class ApprovalRefused(Exception):
 
 def job_approve(job: Job, user) -> bool:
     """A team owner/admin approves a job AWAITING_APPROVAL: it becomes QUEUED and is
-    dispatched after commit. Its quota unit moves to now (like a Retry) and the caps are
-    checked again (without its own unit), so caps lowered meanwhile still hold
-    (limits.JobLimitReached / quotas.QuotaReached, nothing changed)."""
+    dispatched after commit (once the in-flight limits leave room, jobs.waiting). Its
+    quota unit moves to now (like a Retry) and the caps are checked again (without its
+    own unit), so caps lowered meanwhile still hold (limits.JobLimitReached /
+    quotas.QuotaReached, nothing changed)."""
     if job.status != S.AWAITING_APPROVAL:
         return False
     now = timezone.now()
@@ -181,13 +182,15 @@ def job_approve(job: Job, user) -> bool:
         limits.lock(job.team, job.created_by)
         quotas.lock_key(license_key)
         quotas.check(job.team, job.created_by, license_key, job.quota_seconds or 0.0, now, exclude=job.pk)
+        # Approved, it waits its turn behind the in-flight limits like a batch's row
+        # (jobs.waiting: QUEUED with no due time), and is sent at once when there is room.
         ok = transition(job, S.QUEUED, f"Approved by {user.get_username()}", data={"approved_by": user.pk},
-                        license_key=license_key, queued_at=now, next_poll_at=now, quota_at=now,
+                        license_key=license_key, queued_at=now, next_poll_at=None, quota_at=now,
                         approval_decided_by=user, approval_decided_at=now)
         if ok:
             audit.record("job_approved", actor=user, team=job.team_id, target=f"{job.title} ({job.code})",
                          creator=job.created_by.get_username())
-            dispatch_submit(job.pk)
+            transaction.on_commit(lambda: waiting.release(job.team_id))  # dispatches it (on commit) if room
             publish_on_commit(tasks.notify_approval_decided, job.pk)
     return ok
 
