@@ -51,6 +51,10 @@ class JobSerializer(serializers.Serializer):
     params = serializers.DictField(help_text="Advanced parameters moved from their default.")
     error_category = serializers.CharField()
     error_message = serializers.SerializerMethodField()
+    approval_reason = serializers.CharField(help_text="Why the job awaits (or awaited) a team admin's approval; "
+                                                      "empty when it needs none.")
+    approval_comment = serializers.CharField(help_text="The team admin's reason, when the job was not approved "
+                                                       "(status `rejected`).")
     result = serializers.SerializerMethodField()
 
     def get_error_message(self, job) -> str:
