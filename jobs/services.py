@@ -101,7 +101,9 @@ def job_create(*, team, user, license_key, title: str, policy: approvals.Policy 
                                  next_poll_at=None if reason or waits_turn_at else now,
                                  quota_seconds=seconds, approval_reason=reason, **inputs)
         JobEvent.objects.create(job=job, to_status=status, message=f"Created by {user.get_username()}"
-                                + (f"; waits for a team admin's approval: {reason}" if reason else ""),
+                                + (f"; waits for a team admin's approval: {reason}" if reason else
+                                   "; waits its turn (sent as the in-flight limits leave room)" if waits_turn_at
+                                   else ""),
                                 data={"approval_reason": reason} if reason else None, created_at=now)
         audit.record("job_created", actor=user, team=team, target=f"{job.title} ({job.code})")
         if not reason and waits_turn_at is None:
