@@ -1,8 +1,8 @@
 """Batches on the portal: upload a CSV or XLSX, map its columns (and a text template with
 {column} variables, and a preset), preview every row validated with its errors and the
-quota it will use, then send all rows at once (all or nothing: one transaction through
-jobs.services.job_create, so its limits and quotas hold). The batch page shows each row's
-status, retries failed rows, and exports a ZIP of the results with a CSV manifest."""
+quota it will use, then send all rows at once (all or nothing, front.batch_actions: the
+API's code path too). The batch page shows each row's status, retries failed rows, and
+exports a ZIP of the results with a CSV manifest."""
 
 import tempfile
 
@@ -10,23 +10,18 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts import permissions as perms
 from accounts.permissions import permission_required
-from automation.models import Batch, BatchRow
-from jobs import quotas, services
-from jobs.limits import JobLimitReached
+from automation.models import Batch
 from jobs.models import Job
-from keys.selection import key_for_team
 
-from . import batch_rows, presets
+from . import batch_actions, batch_rows, presets
 
 ROWS_PER_PAGE = 100  # the batch page shows rows in pages (counts cover them all)
 
@@ -53,26 +48,19 @@ def new(request):
         except ValidationError as exc:
             form.add_error("file", exc)
         else:
-            with transaction.atomic():
-                batch = Batch.objects.create(team=request.team, created_by=request.user, name=upload.name[:200],
-                                             columns=columns, mapping=batch_rows.guess_mapping(columns))
-                BatchRow.objects.bulk_create([BatchRow(batch=batch, number=i, values=values)
-                                              for i, values in enumerate(rows, start=1)])
+            batch = batch_actions.create(team=request.team, user=request.user, name=upload.name, columns=columns,
+                                         rows=rows)
             return redirect("jobs:batch", batch.pk)
     batches = Batch.objects.filter(team=request.team).select_related("created_by")[:20]
     return render(request, "jobs/batch_new.html", {"form": form, "batches": batches})
 
 
 def _preview(request, batch, status=200):
-    rows = list(batch.rows.all())
-    checked = batch_rows.validate(batch, rows, request.user)
-    bad = [(row, form) for row, form in checked if form.errors]
-    texts = [form.cleaned_data.get("content") or "" for _, form in checked if not form.errors]
-    seconds = sum(quotas.estimate_seconds(Job.Audio.TEXT if text else "", text) for text in texts)
-    context = {"batch": batch, "checked": checked, "bad": len(bad), "seconds": round(seconds),
-               "targets": batch_rows.TARGETS, "presets": presets.team_presets(request.team),
-               "template_problem": batch_rows.template_problem(batch.template, batch.columns),
-               "rate": settings.JOB_RATE_PER_USER_PER_MINUTE}
+    result = batch_actions.check(batch, request.user)
+    context = {"batch": batch, "checked": result["checked"], "bad": result["invalid"],
+               "seconds": round(result["seconds"]), "targets": batch_rows.TARGETS,
+               "presets": presets.team_presets(request.team), "template_problem": result["template_problem"],
+               "in_flight": settings.JOB_MAX_IN_FLIGHT_PER_USER}
     return render(request, "jobs/batch_preview.html", context, status=status)
 
 
@@ -112,25 +100,14 @@ def submit(request, pk):
     batch = _batch(request, pk)
     if batch.submitted_at:
         return redirect("jobs:batch", batch.pk)
-    checked = batch_rows.validate(batch, list(batch.rows.all()), request.user)
-    key = key_for_team(request.team)
-    if any(form.errors for _, form in checked) or batch_rows.template_problem(batch.template, batch.columns):
-        messages.error(request, "Nothing was sent: fix the rows with errors first (see below).")
-        return redirect("jobs:batch", batch.pk)
-    if key is None:
-        messages.error(request, "Your team has no active license key, so no video can be made yet.")
-        return redirect("jobs:batch", batch.pk)
     try:
-        with transaction.atomic():  # all rows or none
-            for row, form in checked:
-                row.job = services.job_create(team=request.team, user=request.user, license_key=key,
-                                              **form.job_inputs())
-            BatchRow.objects.bulk_update([row for row, _ in checked], ["job"])
-            Batch.objects.filter(pk=batch.pk).update(submitted_at=timezone.now())
-    except JobLimitReached as exc:
-        messages.error(request, f"Nothing was sent: {exc.message}")
+        jobs = batch_actions.submit(batch, request.user)  # the API's submit too: one code path
+    except batch_actions.BatchRefused as exc:
+        messages.error(request, exc.message + (" (see below)" if exc.message == batch_actions.HAS_ERRORS else ""))
         return redirect("jobs:batch", batch.pk)
-    messages.success(request, f"{len(checked)} videos are being made.")
+    waiting = sum(job.status == Job.Status.AWAITING_APPROVAL for job in jobs)
+    messages.success(request, f"{len(jobs)} videos are being made." if not waiting else
+                     f"{len(jobs)} videos saved; {waiting} wait for a team admin's approval before they are made.")
     return redirect("jobs:batch", batch.pk)
 
 
@@ -138,15 +115,9 @@ def submit(request, pk):
 @permission_required(perms.RETRY_JOB)
 def retry_failed(request, pk):
     batch = _batch(request, pk)
-    sent = 0
-    for row in batch.rows.select_related("job").filter(job__status__in=[Job.Status.FAILED, Job.Status.CANCELED]):
-        if not perms.allowed(request.role, perms.RETRY_JOB, user=request.user, job=row.job):
-            continue
-        try:
-            sent += services.job_retry(row.job, request.user)
-        except JobLimitReached as exc:
-            messages.error(request, exc.message)
-            break
+    sent, refused = batch_actions.retry_failed(batch, request.user, request.role)
+    if refused:
+        messages.error(request, refused)
     messages.info(request, f"{sent} failed rows sent again.")
     return redirect("jobs:batch", batch.pk)
 
