@@ -5,6 +5,7 @@ failed rows, the ZIP with its manifest, and the same roles, scoping and token sc
 
 import csv
 import io
+import json
 import zipfile
 
 import pytest
@@ -75,6 +76,11 @@ def test_a_csv_upload_makes_a_batch_and_bad_tables_say_why(api_for, alice, chara
     assert made.status_code == 201, made.text
     assert made.json()["mapping"] == {"character": "character", "content": "text", "voice": "voice"}
     assert api.get(f"batches/{made.json()['id']}/preview/").json()["valid"] is True
+    mapped = api.post("batches/", files={"file": ("list.csv", out.getvalue().encode())},
+                      data={"mapping": json.dumps({"character": "character", "voice": "voice"}),
+                            "template": "Hi from {character}"})
+    assert mapped.status_code == 201 and mapped.json()["template"] == "Hi from {character}"
+    assert api.get(f"batches/{mapped.json()['id']}/preview/").json()["results"][0]["said"] == "Hi from navtalk.Leo"
     empty = api.post("batches/", files={"file": ("e.csv", b"name\n")})
     assert empty.json() == {"errors": {"file": ["The spreadsheet has no rows under its header."]}}
     assert api.post("batches/", json={"rows": []}).status_code == 400
