@@ -82,7 +82,8 @@ def job_create(*, team, user, license_key, title: str, policy: approvals.Policy 
     per-minute limits once, jobs.waiting.create_all): the job is created at that instant,
     not checked against the limits, and waits its turn (limits.WAITING) to be sent."""
     with transaction.atomic():
-        limits.lock(team, user)
+        if waits_turn_at is None:  # (a batch's caller holds these locks already)
+            limits.lock(team, user)
         # The pool's choice (keys.selection: disabled, refused or spent keys are skipped).
         license_key = key_for_team(team, spent=quotas.key_month_seconds) or license_key
         quotas.lock_key(license_key)
