@@ -63,3 +63,19 @@ def test_the_allowed_layers_have_no_cycle():
     for app in ALLOWED:
         visit(app)
     assert order.index("navtalk") < order.index("jobs") < order.index("front")
+
+
+MODULE_MAX_LINES = 420  # "each module small enough to read in one sitting" (~400 lines)
+
+
+def test_every_module_is_small_enough_to_read_in_one_sitting():
+    """Apps, tests and benchmarks alike; migrations are generated and exempt."""
+    too_long = {}
+    for folder in (*APPS, "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "migrations" in path.parts or "node_modules" in path.parts:
+                continue
+            lines = len(path.read_text().splitlines())
+            if lines > MODULE_MAX_LINES:
+                too_long[str(path.relative_to(ROOT))] = lines
+    assert too_long == {}
