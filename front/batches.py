@@ -103,7 +103,8 @@ def submit(request, pk):
     try:
         jobs = batch_actions.submit(batch, request.user)  # the API's submit too: one code path
     except batch_actions.BatchRefused as exc:
-        messages.error(request, exc.message + (" (see below)" if exc.message == batch_actions.HAS_ERRORS else ""))
+        see_below = exc.message == batch_actions.HAS_ERRORS
+        messages.error(request, exc.message.removesuffix(".") + " (see below)." if see_below else exc.message)
         return redirect("jobs:batch", batch.pk)
     waiting = sum(job.status == Job.Status.AWAITING_APPROVAL for job in jobs)
     messages.success(request, f"{len(jobs)} videos are being made." if not waiting else
