@@ -17,7 +17,7 @@ submits at once cannot both take the last unit.
 import math
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -120,10 +120,11 @@ def check(team, user, key, seconds: float, now: datetime | None = None, *, exclu
     (`exclude`: a job being retried, whose old unit it replaces). Caps are read afresh,
     under the caller's locks."""
     now = now or timezone.now()
-    team = type(team).objects.get(pk=team.pk)
-    own = (Membership.objects.filter(team_id=team.pk, user_id=user.pk)
-           .values("jobs_per_day", "video_seconds_per_month").first())
-    caps = team_caps(team, own)
+    # The team's caps and this person's own, in one query (a batch checks once per row).
+    mine = Membership.objects.filter(team_id=OuterRef("pk"), user_id=user.pk)
+    team = type(team).objects.annotate(own_jobs=Subquery(mine.values("jobs_per_day")[:1]),
+                                       own_seconds=Subquery(mine.values("video_seconds_per_month")[:1])).get(pk=team.pk)
+    caps = team_caps(team, {"jobs_per_day": team.own_jobs, "video_seconds_per_month": team.own_seconds})
     jobs = Job.objects.exclude(pk=exclude) if exclude else Job.objects.all()
     tomorrow = day_start(now) + timedelta(days=1)
     month_end = next_month(month_start(now))
