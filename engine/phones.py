@@ -88,6 +88,11 @@ def recognise(path: Path, gain_to: float = 0.3) -> list[tuple[float, float, str]
     x = np.clip(x, -32768, 32767).astype(np.int16)
     with _LOCK:
         dec = _decoder()
+        # a fresh front end per file: its state (the cepstral mean and more) otherwise
+        # carries over from the last file this process recognised, and the same speech
+        # got other phones in a busy worker (a quarter more p/b/m frames missed after
+        # one other recording on the LibriVox reading); costs nothing measurable
+        dec.reinit_feat()
         dec.start_utt()
         dec.process_raw(x.tobytes(), full_utt=True)
         dec.end_utt()

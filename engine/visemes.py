@@ -10,6 +10,14 @@ room tone alone (a few dB of dynamic range) keeps it shut.
 
 Phones come as ARPAbet labels (pocketsphinx) or espeak-ng mnemonics (our TTS); both map
 to the same classes (`phone_class`).
+
+A *recognised* W may be a bilabial: PocketSphinx's phone loop hears that the lips make
+the sound but not always how (on the LibriVox reading 3 of the 9 W it reported were the
+reader's M or B, and those closures stayed open). A bilabial closure damps the sound (an
+M's murmur, a B's voice bar, a P's silence), so inside a recognised W the lips close on
+the frames where the loudness dips (`LABIAL_DIP` of the loudest within +-80 ms); a real
+/w/ brings the lips nearly together there too. The TTS's own phones are exact and are
+drawn as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import numpy as np
 _STRESS = re.compile(r"^[',%=]+")  # espeak stress and syllable marks
 
 FPS = 25
+MAYBE_BILABIAL = {"W"}  # recognised (ARPAbet) labels that are often a misheard M/B/P
+LABIAL_DIP = 0.6
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def _viseme_track(visemes, n: int, fps: int = FPS) -> np.ndarray:
 def _class_curves(phones, n: int, fps: int, rate: int = 200) -> dict[str, np.ndarray]:
     """Per-class targets on a fine grid (rate Hz), smoothed a little (coarticulation)."""
     m = int(np.ceil(n * rate / fps)) + 1
-    cur = {k: np.zeros(m) for k in ("open", "round", "spread", "close")}
+    cur = {k: np.zeros(m) for k in ("open", "round", "spread", "close", "labial")}
     cur["open"][:] = CLASSES["sil"][0]
     cur["close"][:] = CLASSES["sil"][3]
     for start, end, label in phones:
@@ -139,10 +149,11 @@ def _class_curves(phones, n: int, fps: int, rate: int = 200) -> dict[str, np.nda
             a = max(0, a - int(0.02 * rate))
         for key, val in (("open", o), ("round", r), ("spread", s), ("close", c)):
             cur[key][a:b] = val
+        cur["labial"][a:b] = 1.0 if (label or "").strip() in MAYBE_BILABIAL else 0.0
     k = np.exp(-0.5 * (np.arange(-12, 13) / (0.03 * rate)) ** 2)  # ~30 ms
     k /= k.sum()
-    return {key: np.convolve(np.pad(v, 12, mode="edge"), k, mode="valid") if key != "close" else v
-            for key, v in cur.items()}
+    return {key: np.convolve(np.pad(v, 12, mode="edge"), k, mode="valid") if key not in ("close", "labial")
+            else v for key, v in cur.items()}
 
 
 def shape_track(rms: np.ndarray, phones=None, visemes=None, fps: int = FPS) -> list[Shape]:
@@ -154,11 +165,15 @@ def shape_track(rms: np.ndarray, phones=None, visemes=None, fps: int = FPS) -> l
         return [Shape(open=float(e)) for e in energy]
     curves = _class_curves(phones, n, fps)
     rate = 200
+    rms = np.asarray(rms, np.float64)
+    local = np.array([rms[max(0, i - 2):i + 3].max() for i in range(n)])  # loudest within +-80 ms
     shapes = []
     for i in range(n):
         a, b = int(i * rate / fps), int((i + 1) * rate / fps)
         sl = slice(a, max(a + 1, b))
         close = float(curves["close"][sl].max())  # a closure anywhere in the frame shows
+        if curves["labial"][sl].max() >= 0.99 and rms[i] <= LABIAL_DIP * local[i]:
+            close = 1.0  # a recognised W whose sound dips: the lips close (module docstring)
         o = float(curves["open"][sl].mean())
         r, s = float(curves["round"][sl].mean()), float(curves["spread"][sl].mean())
         opening = energy[i] * (0.45 + 0.55 * o)

@@ -106,3 +106,52 @@ def test_the_upper_lip_moves_and_the_open_mouth_shows_teeth_and_tongue():
     assert g[: max(2, len(g) // 5)].max() > 1.8 * g.min(), "no teeth under the upper lip"
     lower = col[len(col) // 2:]
     assert (lower[:, 2] > 1.3 * lower[:, 0]).mean() > 0.5, "no tongue near the lower lip"
+
+
+@pytest.fixture(scope="module")
+def reading(work):
+    """The five LibriVox sentences (~27 s, 51 frames inside p/b/m), the engine's own
+    recognised phones and the forced alignment's (the truth the engine never sees)."""
+    from engine.phones import recognise
+
+    wav, starts = fk.speech_clip(work / "reading.wav", utterances=(0, 1, 2, 3, 4))
+    return wav, recognise(wav), fk.aligned_phones(starts)
+
+
+@pytest.mark.skipif(not fk.LIBRIVOX.is_dir(), reason="needs Debian's pocketsphinx-testdata")
+def test_a_misheard_bilabial_still_closes_the_lips(reading):
+    """PocketSphinx's phone loop hears some of the reader's M and B as W ("married",
+    "amiable"); the lips must close there all the same (engine/visemes.py)."""
+    from engine.media import audio_envelope
+
+    wav, recognised, truth = reading
+    shapes = shape_track(audio_envelope(wav)[0], recognised)
+    pbm = fk.phone_frames(truth, len(shapes), fk.BILABIAL)
+    closed = np.array([s.close >= 1.0 for s in shapes])
+    assert closed[pbm].mean() >= 0.85, f"closed on {closed[pbm].mean():.0%} of p/b/m frames"
+    assert closed.mean() <= 0.2, f"closed on {closed.mean():.0%} of all frames: too often"
+
+
+@pytest.mark.skipif(not fk.LIBRIVOX.is_dir(), reason="needs Debian's pocketsphinx-testdata")
+def test_a_smiling_character_reading_closes_its_lips_on_nine_in_ten_p_b_m_frames(work, reading):
+    """bench/lipsync.py's closure_on_pbm on Leo (a smile with teeth at rest), re-detected."""
+    wav, _, truth = reading
+    out = work / "leo_reading.mp4"
+    renderer.render(fk.character("leo"), "character", wav, out)
+    gaps = fk.lip_gap(fk.track(fk.decode(out)))
+    pbm = fk.phone_frames(truth, gaps.size, fk.BILABIAL)
+    assert pbm.sum() >= 45
+    closed = float(np.mean(gaps[pbm] <= 0.08))
+    assert closed >= 0.9, f"lips together on only {closed:.1%} of {pbm.sum()} p/b/m frames"
+
+
+@pytest.mark.skipif(not fk.LIBRIVOX.is_dir(), reason="needs Debian's pocketsphinx-testdata")
+def test_the_same_speech_gets_the_same_phones_whatever_the_worker_recognised_before(work, reading):
+    from engine import phones
+
+    wav, _, _ = reading
+    other, _ = fk.speech_clip(work / "other.wav", utterances=(3, 4), gain_db=-12)
+    phones._DECODER = None  # as in a fresh worker process
+    fresh = phones.recognise(wav)
+    phones.recognise(other)
+    assert phones.recognise(wav) == fresh
