@@ -40,10 +40,15 @@ def new_speech(work) -> Path:
     return fk.speech_clip(work / "new.wav", utterances=(1,), gap=0.8)[0]
 
 
-def test_a_redub_follows_the_new_speech_and_closes_in_its_pauses(work, talking, new_speech):
+@pytest.fixture(scope="module")
+def redubbed(work, talking, new_speech) -> Path:
     out = work / "redub.mp4"
     renderer.render(talking, "video", new_speech, out)
-    frames = fk.decode(out)
+    return out
+
+
+def test_a_redub_follows_the_new_speech_and_closes_in_its_pauses(redubbed, talking, new_speech):
+    frames = fk.decode(redubbed)
     n = len(frames)
     src_gaps = fk.lip_gap(fk.track(fk.decode(talking)[:n]))
     gaps = fk.lip_gap(fk.track(frames))
@@ -56,6 +61,26 @@ def test_a_redub_follows_the_new_speech_and_closes_in_its_pauses(work, talking, 
     clash = silent & (src_gaps > 0.15)
     assert clash.sum() >= 3, "the material should have the source talking in the new audio's pauses"
     assert np.nanmax(gaps[clash]) < 0.08, f"a second mouth shows: gap {np.nanmax(gaps[clash]):.2f}"
+
+
+def test_closed_lips_over_the_sources_open_mouth_sit_on_the_sources_closed_jaw(redubbed, talking):
+    """Where the new mouth is closed but the source's was open, the viewer must see the
+    source's *closed* lower face, not closed lips drawn over the source's dropped jaw (a
+    second mouth: a stretched lower lip, the chin left low and smeared). The chin is found
+    by its pixels (facekit.chin_shift: the chin-and-jaw patch of the source's most closed
+    frame), as a share of nose-to-chin; the source's own closed frames give the baseline."""
+    src = fk.decode(talking)
+    src_lm = fk.track(src)
+    src_gaps = fk.lip_gap(src_lm)
+    ref = int(np.nanargmin(src_gaps))
+    frames = fk.decode(redubbed)
+    n = len(frames)
+    lm = fk.track(frames)
+    over = (fk.lip_gap(lm) < 0.06) & (src_gaps[:n] > 0.15)  # closed now, open in the source
+    assert over.sum() >= 10, "the material should have the new mouth closed over an open one"
+    baseline = fk.chin_shift(src[:n], src_lm[:n], src[ref], src_lm[ref], src_gaps[:n] < 0.06)
+    shift = fk.chin_shift(frames, lm, src[ref], src_lm[ref], over)
+    assert shift <= max(0.08, 1.5 * baseline), f"the source's open jaw shows under the closed lips: {shift:.3f}"
 
 
 def test_after_a_scene_cut_frames_without_a_face_pass_through_untouched(work, talking, new_speech):
