@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, log_in, screenshot, wait_for_job
+from tests.browser.conftest import PASSWORD, assert_accessible, log_in, screenshot, wait_for_job
 
 CAROL_TEXT = "Hello team, this is the weekly update from the studio."
 
@@ -68,6 +68,7 @@ def test_an_admin_invites_a_viewer_sets_a_quota_and_reads_the_usage_and_a_creato
     page.get_by_role("button", name="Save quotas").click()
     assert "Quotas saved" in page.locator(".messages").inner_text()
     screenshot(page, "team-03-quota-set")
+    assert_accessible(page, "team")
 
     # carol makes her one video of the day, then meets the cap with her text kept.
     carol = context.browser.new_context(base_url=team.url, viewport={"width": 1280, "height": 900})
@@ -120,6 +121,7 @@ def test_a_long_video_waits_for_approval_and_renders_once_approved(team, context
         assert "it is about 4 s long, over the team's 3 s without approval" in status
         assert creator.get_by_role("button", name="Approve").count() == 0
         screenshot(creator, "team-06-awaiting-approval")
+        assert_accessible(creator, "awaiting approval")
 
         # alice approves it from the Approvals page.
         log_in(page, "alice")
@@ -127,6 +129,7 @@ def test_a_long_video_waits_for_approval_and_renders_once_approved(team, context
         row = page.locator("tr[data-approval]")
         assert row.count() == 1 and "carol" in row.inner_text()
         screenshot(page, "team-07-approvals-list")
+        assert_accessible(page, "approvals")
         row.get_by_role("button", name=re.compile("^Approve")).click()
         assert "approved; it is being made now" in page.locator("main").inner_text()
 
