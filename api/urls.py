@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views, views_batches, views_docs, views_tokens, views_webhook
+from . import views, views_approvals, views_batches, views_docs, views_tokens, views_webhook
 
 app_name = "api"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("v1/jobs/<str:code>/", views.JobView.as_view(), name="job"),
     path("v1/jobs/<str:code>/cancel/", views.CancelView.as_view(), name="job-cancel"),
     path("v1/jobs/<str:code>/retry/", views.RetryView.as_view(), name="job-retry"),
+    path("v1/jobs/<str:code>/approve/", views_approvals.ApproveView.as_view(), name="job-approve"),
+    path("v1/jobs/<str:code>/reject/", views_approvals.RejectView.as_view(), name="job-reject"),
     path("v1/jobs/<str:code>/duplicate/", views.DuplicateView.as_view(), name="job-duplicate"),
     path("v1/jobs/<str:code>/video/", views.VideoView.as_view(), name="job-video"),
     path("v1/jobs/<str:code>/poster/", views.PosterView.as_view(), name="job-poster"),
