@@ -1,7 +1,7 @@
 from functools import cache
 
 from accounts.permissions import RoleActions
-from jobs import notifications
+from jobs import approvals, notifications
 
 
 def portal(request):
@@ -14,5 +14,10 @@ def portal(request):
         team = request.team
         return notifications.unseen_count(user, team) if team else 0
 
+    @cache
+    def awaiting_approval_count():  # one query, asked by base.html for owners and admins only
+        team = request.team
+        return approvals.waiting_count(team, cap=notifications.HEADER_CAP + 1) if team else 0
+
     return {"current_team": request.team, "user_teams": user.teams.all(), "unseen_count": unseen_count,
-            "can": RoleActions(request)}
+            "awaiting_approval_count": awaiting_approval_count, "can": RoleActions(request)}

@@ -93,6 +93,12 @@ def waiting(team):
             .order_by("created_at", "id"))
 
 
+def waiting_count(team, cap: int = 100) -> int:
+    """How many wait (at most `cap`): the header shows it to owners and admins on every
+    page, so it is one count over the `job_team_status_created` index, stopping at `cap`."""
+    return Job.objects.filter(team=team, status=Job.Status.AWAITING_APPROVAL).order_by()[:cap].count()
+
+
 def approvers(team) -> list[str]:
     """Names of the people who may approve (the team's owners and admins)."""
     return list(Membership.objects.filter(team=team, role__in=MANAGER_ROLES).order_by("user__username")

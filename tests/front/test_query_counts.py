@@ -4,6 +4,8 @@ Each page is requested with 10 rows and again with 200: the count must be the sa
 within a fixed budget. Counts only, never timings (bench/pages.py measures time).
 """
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -88,3 +90,26 @@ def test_it_lists_200_jobs_25_to_a_page(logged_in, alice, make_job):
     grow(alice, make_job, 200)
     html = logged_in.get(reverse("jobs:history")).content.decode()
     assert html.count('class="row-title"') == 25
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["history", "gallery", "detail"])
+def test_an_owner_s_header_counts_the_videos_awaiting_approval_in_one_query(page, logged_in, alice, make_job):
+    """Owners and admins see how many videos wait for their approval on every page: one
+    query more than a creator's page, the same at 3 waiting jobs as at 150."""
+    from accounts.models import Membership
+
+    grow(alice, make_job, 10)
+    url = url_for(page, alice)
+    as_creator = queries_for(logged_in, url)
+    Membership.objects.filter(user=alice).update(role=Membership.Role.OWNER)
+    for i in range(3):
+        make_job(alice, title=f"Waiting {i}", status=S.AWAITING_APPROVAL, approval_reason="long")
+    few = queries_for(logged_in, url)
+    html = logged_in.get(url).content.decode()
+    assert re.search(r'href="/team/approvals/" data-approvals-link[^>]*>Approvals <span class="notif-count">3<', html)
+    for i in range(147):
+        make_job(alice, title=f"Waiting more {i}", status=S.AWAITING_APPROVAL, approval_reason="long")
+    many = queries_for(logged_in, url)
+    assert few == many == as_creator + 1, (as_creator, few, many)
+    assert ">Approvals <span class=\"notif-count\">99+<" in logged_in.get(url).content.decode()
