@@ -131,6 +131,44 @@ def approval_decided(job_id: int) -> bool:
     return True
 
 
+def approval_needed(job_ids: list[int]) -> int:
+    """Email the team's owners and admins who asked for email about their videos (either
+    box on the notifications page, the creators' opt-in) that videos wait for their
+    approval: one email for a job or a whole batch, naming the jobs (title, who made it,
+    why it waits) and linking to the Approvals page. Jobs decided meanwhile are left out.
+    Returns how many people were emailed; never raises, never names a license."""
+    from accounts.models import Membership
+
+    jobs = list(Job.objects.filter(pk__in=job_ids, status=Job.Status.AWAITING_APPROVAL)
+                .select_related("created_by", "team").order_by("created_at", "id"))
+    if not jobs:
+        return 0
+    team = jobs[0].team
+    emails = sorted(set(
+        Membership.objects.filter(team=team, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN])
+        .filter(Q(user__portal_profile__email_on_done=True) | Q(user__portal_profile__email_on_failed=True))
+        .exclude(user__email="").values_list("user__email", flat=True)))
+    if not emails:
+        return 0
+    shown = 10
+    lines = [f"- “{job.title}” by {job.created_by.get_username()}: {job.approval_reason}" for job in jobs[:shown]]
+    if len(jobs) > shown:
+        lines.append(f"- and {len(jobs) - shown} more")
+    what = f"“{jobs[0].title}”" if len(jobs) == 1 else f"{len(jobs)} videos"
+    subject = f"{what} waiting for your approval in {team.name}"
+    body = (f"{'This video waits' if len(jobs) == 1 else 'These videos wait'} for a team owner's or admin's "
+            "approval before anything is sent:\n\n" + "\n".join(lines)
+            + f"\n\nApprove or reject {'it' if len(jobs) == 1 else 'them'} on the Approvals page:\n\n"
+            f"{settings.PUBLIC_BASE_URL}{reverse('jobs:approvals')}\n")
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, emails)
+    except OSError:
+        log.warning("jobs %s await approval: the admins' email could not be sent", job_ids[:10])
+        return 0
+    log.info("%d job(s) await approval: %d admin(s) emailed", len(jobs), len(emails))
+    return len(emails)
+
+
 def key_refused(key, team) -> int:
     """Tell the team's owners and admins (those with an email) that the video service
     refused one of the team's license keys. Returns how many were emailed; never raises."""

@@ -109,6 +109,8 @@ def job_create(*, team, user, license_key, title: str, policy: approvals.Policy 
         audit.record("job_created", actor=user, team=team, target=f"{job.title} ({job.code})")
         if not reason and waits_turn_at is None:
             dispatch_submit(job.pk)
+        elif reason and waits_turn_at is None:  # (a batch tells the admins once, jobs.waiting.create_all)
+            publish_on_commit(tasks.notify_approval_needed, [job.pk])
     return job
 
 
@@ -143,7 +145,9 @@ def job_retry(job: Job, user) -> bool:
             job.attempt += 1
             audit.record("job_retried", actor=user, team=job.team_id, target=f"{job.title} ({job.code})",
                          attempt=job.attempt)
-            if not reason:
+            if reason:
+                publish_on_commit(tasks.notify_approval_needed, [job.pk])
+            else:
                 dispatch_submit(job.pk)
     return ok
 

@@ -50,6 +50,13 @@ def notify_approval_decided(job_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def notify_approval_needed(job_ids: list[int]) -> None:
+    from .notifications import approval_needed
+
+    approval_needed(job_ids)
+
+
+@shared_task(ignore_result=True)
 def sync_characters() -> int:
     from .characters import sync
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Team
 
-from . import limits
+from . import limits, tasks
+from .dispatch import publish_on_commit
 from .models import Job, JobEvent
 
 ENDED = {Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELED}
@@ -39,6 +40,9 @@ def create_all(*, team, user, license_key, rows: list[dict], **options) -> list[
         jobs = [services.job_create(team=team, user=user, license_key=license_key, waits_turn_at=now, **options,
                                     **inputs) for inputs in rows]
         release(team.pk)
+        held = [job.pk for job in jobs if job.status == Job.Status.AWAITING_APPROVAL]
+        if held:  # one email to the team's admins for the whole batch
+            publish_on_commit(tasks.notify_approval_needed, held)
     return jobs
 
 

@@ -63,7 +63,7 @@ def test_a_job_over_the_length_waits_and_is_never_sent(upstream, carol, admin, d
         short = create(carol, "x" * 900)  # 60 s: not over
         long = create(carol, "x" * 901)  # 61 s
     assert short.status == S.QUEUED and long.status == S.AWAITING_APPROVAL
-    assert len(callbacks) == 1  # only the short one was dispatched
+    assert len(callbacks) == 2  # the short one dispatched; the admins told of the long one (not sent)
     assert long.approval_reason == "it is about 1 min 1 s long, over the team's 1 min 0 s without approval"
     assert events(long) == [("", S.AWAITING_APPROVAL)]
     assert "waits for a team admin's approval" in long.events.get().message
