@@ -131,8 +131,10 @@
   }
 
   /* Job page: the status fragment every 2 s while the job is in flight (5 s while only
-     its archive is being made), stopped once it is done, failed or canceled. Only the
-     [data-part] blocks that changed are replaced, so the aria-live status line stays put. */
+     its archive is being made, or while it awaits a team admin's approval), stopped once
+     it is done, failed, canceled or rejected. Only the [data-part] blocks that changed are
+     replaced, so the aria-live status line stays put; the inputs' heading follows
+     ("What will be sent" until it is sent). */
   function initStatusPoller() {
     var live = document.querySelector("[data-status-url]");
     if (!live) return;
@@ -141,7 +143,10 @@
     livePoller({
       url: function () { return live.getAttribute("data-status-url"); },
       active: function () { return fragment.getAttribute("data-in-flight") === "true"; },
-      delay: function () { return fragment.getAttribute("data-terminal") === "true" ? 5000 : 2000; },
+      delay: function () {
+        return fragment.getAttribute("data-terminal") === "true" ||
+          fragment.getAttribute("data-waiting") === "true" ? 5000 : 2000;
+      },
       apply: function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var next = doc.querySelector("[data-fragment]");
@@ -153,8 +158,12 @@
           revealCopyButtons(current);
         });
         refreshNotificationLink(doc);
+        var heading = doc.querySelector("[data-inputs-heading]");
+        var shown = document.querySelector("[data-inputs-heading]");
+        if (heading && shown && shown.textContent !== heading.textContent) shown.textContent = heading.textContent;
         fragment.setAttribute("data-in-flight", next.getAttribute("data-in-flight"));
         fragment.setAttribute("data-terminal", next.getAttribute("data-terminal"));
+        fragment.setAttribute("data-waiting", next.getAttribute("data-waiting") || "false");
       },
     });
   }
