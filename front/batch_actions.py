@@ -76,13 +76,20 @@ def submit(batch, user) -> list[Job]:
 
 def retry_failed(batch, user, role) -> tuple[int, str]:
     """Send the failed and canceled rows the person may retry again: (how many, the
-    limit's words if one stopped it)."""
+    limit's words if one stopped it). Like a new batch's rows they wait their turn behind
+    the in-flight limits (jobs.waiting): the ones there is room for are sent at once, the
+    rest as jobs end."""
     sent = 0
-    for row in batch.rows.select_related("job").filter(job__status__in=[Job.Status.FAILED, Job.Status.CANCELED]):
-        if not perms.allowed(role, perms.RETRY_JOB, user=user, job=row.job):
-            continue
-        try:
-            sent += services.job_retry(row.job, user)
-        except JobLimitReached as exc:
-            return sent, exc.message
+    try:
+        for row in batch.rows.select_related("job").filter(job__status__in=[Job.Status.FAILED,
+                                                                             Job.Status.CANCELED]):
+            if not perms.allowed(role, perms.RETRY_JOB, user=user, job=row.job):
+                continue
+            try:
+                sent += services.job_retry(row.job, user, waits_turn=True)
+            except JobLimitReached as exc:
+                return sent, exc.message
+    finally:
+        if sent:
+            waiting.release(batch.team_id)
     return sent, ""

@@ -114,10 +114,14 @@ def job_create(*, team, user, license_key, title: str, policy: approvals.Policy 
     return job
 
 
-def job_retry(job: Job, user) -> bool:
+def job_retry(job: Job, user, *, waits_turn: bool = False) -> bool:
     """A person's explicit Retry: a new attempt of the same job (the old one stays in
     the timeline). The only way out of FAILED or CANCELED. It is sent (and billed) again,
-    so the team's approval rules apply again (unless an owner or admin presses Retry)."""
+    so the team's approval rules apply again (unless an owner or admin presses Retry).
+
+    `waits_turn` (a batch's failed rows retried together): it waits its turn behind the
+    in-flight limits (limits.WAITING) instead of being sent at once; the caller runs
+    jobs.waiting.release afterwards."""
     if job.status not in (S.FAILED, S.CANCELED):
         return False
     now = timezone.now()
@@ -133,10 +137,12 @@ def job_retry(job: Job, user) -> bool:
         ok = transition(
             job, S.AWAITING_APPROVAL if reason else S.QUEUED,
             f"Retry by {user.get_username()} (attempt {job.attempt + 1})"
-            + (f"; waits for a team admin's approval: {reason}" if reason else ""),
+            + (f"; waits for a team admin's approval: {reason}" if reason else
+               "; waits its turn (sent as the in-flight limits leave room)" if waits_turn else ""),
             data={"approval_reason": reason} if reason else None,
             attempt=F("attempt") + 1, submit_tries=0, upstream_task_id="", upstream_status="", upstream_reply=None,
-            video_url="", error_category="", error_message="", queued_at=now, next_poll_at=None if reason else now,
+            video_url="", error_category="", error_message="", queued_at=now,
+            next_poll_at=None if reason or waits_turn else now,
             submitting_at=None, submitted_at=None, finished_at=None, deadline_at=None, poll_count=0,
             last_pending_s=None, claim_token="", license_key=license_key, quota_at=now, quota_released=False,
             approval_reason=reason, approval_decided_by=None, approval_decided_at=None, approval_comment="",
@@ -147,7 +153,7 @@ def job_retry(job: Job, user) -> bool:
                          attempt=job.attempt)
             if reason:
                 publish_on_commit(tasks.notify_approval_needed, [job.pk])
-            else:
+            elif not waits_turn:
                 dispatch_submit(job.pk)
     return ok
 

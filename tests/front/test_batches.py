@@ -127,3 +127,32 @@ def test_the_batch_page_shows_rows_in_pages_with_counts_of_all(logged_in, alice,
     assert "120 rows sent" in first and ">Row 100<" in first and ">Row 101<" not in first
     second = logged_in.get(f"/batches/{batch.pk}/?page=2").content.decode()
     assert ">Row 101<" in second and ">Row 120<" in second and ">Row 100<" not in second
+
+
+def test_retried_rows_wait_their_turn_behind_the_in_flight_limit(logged_in, alice, characters, settings,
+                                                                django_capture_on_commit_callbacks):
+    """Retrying a batch's failed rows (the page's and the API's path) sends only as many as
+    JOB_MAX_IN_FLIGHT_PER_USER leaves room for; the rest are released as jobs end."""
+    from jobs import limits, services
+
+    settings.JOB_MAX_IN_FLIGHT_PER_USER = 3
+    rows = [["character", "text", "voice", "title"]] + [["navtalk.Leo", f"Hi {i}", "nova", f"Row {i}"]
+                                                        for i in range(1, 9)]
+    batch = upload(logged_in, csv_file(rows))
+    logged_in.post(f"/batches/{batch.pk}/submit/")
+    assert Job.objects.filter(limits.WAITING).count() == 5
+    Job.objects.update(status="failed", error_category="timeout", error_message="Too slow", next_poll_at=None)
+
+    def sent():
+        return Job.objects.filter(status__in=Job.IN_FLIGHT_STATUSES).exclude(limits.WAITING).count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in.post(f"/batches/{batch.pk}/retry/")
+    assert Job.objects.filter(status="queued", attempt=2).count() == 8
+    assert sent() == 3 and Job.objects.filter(limits.WAITING).count() == 5
+    waiting_one = Job.objects.filter(limits.WAITING).order_by("pk").first()
+    assert "waits its turn" in waiting_one.events.order_by("id").last().message
+    with django_capture_on_commit_callbacks(execute=True):  # two end: two more go
+        for job in Job.objects.exclude(limits.WAITING).filter(status="queued").order_by("pk")[:2]:
+            assert services.transition(job, Job.Status.DONE, "Done")
+    assert sent() == 3 and Job.objects.filter(limits.WAITING).count() == 3
