@@ -36,6 +36,11 @@ UP_CAP = 0.5  # ... but by at most this share of its own thickness
 SEAM_DARK = 0.42  # darkness of the line where closed lips meet
 MAX_GAP = 0.40  # lip gap at full loudness, as a fraction of mouth width (bbox_shift scales it)
 ROUND_NARROW, SPREAD_WIDEN = 0.22, 0.10  # width change at full rounding / spreading
+# interior colours, BGR like every frame here
+BASE = np.array([38, 40, 112], np.float32)  # near the lips: dark red
+THROAT = np.array([12, 11, 40], np.float32)  # deep in the mouth
+TONGUE = np.array([100, 112, 196], np.float32)  # pink, lit from the front
+TEETH = np.array([182, 206, 228], np.float32)  # ivory
 
 
 def _smooth(t):
@@ -284,28 +289,28 @@ class MouthRig:
         h = np.maximum(bot - top, 1e-3)[None, :]
         t = np.clip((rr - top[None, :]) / h, 0, 1)  # 0 at upper lip, 1 at lower lip
         hpx = gap  # opening at the centre, pixels
-        # throat: dark red-brown, darkest in the middle of the opening and at the corners
+        # throat: a warm dark red, deepest in the middle of the opening and at the corners
+        # (a near-black, nearly grey hole reads as blue-black beside orange skin)
         depth = (1.0 - np.abs(2.0 * t - 1.0)) * (1.0 - 0.5 * xr)
-        base = np.array([34, 34, 70], np.float32)
-        throat = np.array([10, 9, 20], np.float32)
-        col = base + (throat - base) * depth[..., None]
+        col = BASE + (THROAT - BASE) * depth[..., None]
         # tongue: rises from the lower lip, its top a soft arch, lit from the front
-        arch = 0.55 + 0.25 * xr ** 2
-        tongue = _smooth((t - arch) / 0.18) * _smooth((0.85 - xr) / 0.3) * np.clip(hpx / (0.12 * self.W), 0, 1)
-        tshade = 0.75 + 0.25 * _smooth((t - arch) / 0.35)
-        col += (np.array([70, 78, 150], np.float32) * tshade[..., None] - col) * (0.8 * tongue)[..., None]
-        # upper teeth just under the upper lip: a band whose height follows the opening
-        teeth_h = np.minimum(0.1 * self.W, 0.35 * h) / h
-        teeth = _smooth((teeth_h - t) / np.maximum(teeth_h * 0.5, 1e-3)) * _smooth((0.62 - xr) / 0.25)
-        teeth *= np.clip(gap / (0.15 * self.W), 0, 1) * 0.9
-        shade = 1.0 - 0.35 * _smooth(t / np.maximum(teeth_h, 1e-3)) - 0.3 * xr
-        col += (np.array([165, 176, 194], np.float32) * shade[..., None] - col) * teeth[..., None]
+        arch = 0.52 + 0.25 * xr ** 2
+        tongue = _smooth((t - arch) / 0.16) * _smooth((0.85 - xr) / 0.3) * np.clip(hpx / (0.12 * self.W), 0, 1)
+        tshade = 0.7 + 0.3 * _smooth((t - arch) / 0.3)
+        col += (TONGUE * tshade[..., None] - col) * (0.9 * tongue)[..., None]
+        # upper teeth just under the upper lip: an ivory band (incisors show ~0.14 mouth
+        # widths) with a crisp lower edge, shaded a little toward its edge and the corners
+        teeth_h = np.minimum(0.14 * self.W, 0.4 * h) / h
+        teeth = _smooth((teeth_h - t) / np.maximum(teeth_h * 0.25, 1e-3)) * _smooth((0.66 - xr) / 0.22)
+        teeth *= np.clip(gap / (0.12 * self.W), 0, 1) * 0.95
+        shade = 1.0 - 0.18 * _smooth(t / np.maximum(teeth_h, 1e-3)) - 0.25 * xr
+        col += (TEETH * shade[..., None] - col) * teeth[..., None]
         # lower teeth: a thinner band over the lower lip, seen while half open
         low_h = np.minimum(0.06 * self.W, 0.2 * h) / h
         lower = _smooth((t - (1.0 - low_h)) / np.maximum(low_h * 0.5, 1e-3)) * _smooth((0.5 - xr) / 0.2)
         lower *= np.clip(gap / (0.1 * self.W), 0, 1) * np.clip(1.6 - gap / (0.25 * self.W), 0, 1) * 0.7
-        col += (np.array([140, 150, 168], np.float32) * (1.0 - 0.3 * xr[..., None]) - col) * lower[..., None]
-        sigma = 0.6 + self.W / 90.0
+        col += (TEETH * 0.85 * (1.0 - 0.3 * xr[..., None]) - col) * lower[..., None]
+        sigma = 0.5 + self.W / 160.0  # feather: soft edges, but not so wide it greys the teeth
         inside = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), sigma)
         inside *= _smooth((1.0 - xr) / 0.12)  # no dark streaks past the corners
         # where the source already shows its own mouth (teeth), keep it
