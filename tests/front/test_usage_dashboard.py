@@ -86,4 +86,5 @@ def test_it_runs_the_same_queries_for_10_and_200_jobs(owner, alice, make_job):
         with CaptureQueriesContext(connection) as captured:
             assert owner.get(url).status_code == 200
         counts.append(len(captured.captured_queries))
-    assert counts[0] == counts[1] <= 12
+    # 13: the header's count of videos awaiting the owner's approval is one query more
+    assert counts[0] == counts[1] <= 13
