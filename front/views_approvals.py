@@ -51,6 +51,11 @@ def approvals_page(request):
         .order_by("user__username")})
 
 
+def _no_longer_waiting(request, job) -> None:
+    messages.warning(request, f"“{job.title}” is no longer waiting for approval "
+                              f"(it is {job.get_status_display().lower()}).")
+
+
 @require_POST
 @permission_required(perms.APPROVE_JOB)
 def approve(request, code):
@@ -63,8 +68,7 @@ def approve(request, code):
     if done:
         messages.success(request, f"“{job.title}” approved; it is being made now. {job.created_by} is told.")
     else:
-        messages.warning(request, f"“{job.title}” is no longer waiting for approval "
-                                  f"(it is {job.get_status_display().lower()}).")
+        _no_longer_waiting(request, job)
     return _back(request, job)
 
 
@@ -80,8 +84,7 @@ def reject(request, code):
     if done:
         messages.success(request, f"“{job.title}” was not approved. {job.created_by} is told, with your comment.")
     else:
-        messages.warning(request, f"“{job.title}” is no longer waiting for approval "
-                                  f"(it is {job.get_status_display().lower()}).")
+        _no_longer_waiting(request, job)
     return _back(request, job)
 
 

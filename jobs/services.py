@@ -114,6 +114,15 @@ def job_create(*, team, user, license_key, title: str, policy: approvals.Policy 
     return job
 
 
+def _take_unit_again(job: Job, license_key, now) -> None:
+    """Inside the caller's transaction: lock the person, team and key (limits' order) and
+    check the caps for this job's unit at `now`, not counting the unit it held before
+    (limits.JobLimitReached / quotas.QuotaReached)."""
+    limits.lock(job.team, job.created_by)
+    quotas.lock_key(license_key)
+    quotas.check(job.team, job.created_by, license_key, job.quota_seconds or 0.0, now, exclude=job.pk)
+
+
 def job_retry(job: Job, user, *, waits_turn: bool = False) -> bool:
     """A person's explicit Retry: a new attempt of the same job (the old one stays in
     the timeline). The only way out of FAILED or CANCELED. It is sent (and billed) again,
@@ -127,10 +136,7 @@ def job_retry(job: Job, user, *, waits_turn: bool = False) -> bool:
     now = timezone.now()
     license_key = key_for_team(job.team, spent=quotas.key_month_seconds) or job.license_key
     with transaction.atomic():
-        # Sent again, so it takes a unit again (its creator's and team's; the key's).
-        limits.lock(job.team, job.created_by)
-        quotas.lock_key(license_key)
-        quotas.check(job.team, job.created_by, license_key, job.quota_seconds or 0.0, now, exclude=job.pk)
+        _take_unit_again(job, license_key, now)  # sent again, so it takes a unit again
         reason = approvals.reasons(approvals.policy_for(job.team, job.created_by, actor=user),
                                    creator_name=job.created_by.get_username(), audio_type=job.audio_type,
                                    content=job.content, audio_seconds=job.audio_seconds)
@@ -192,9 +198,7 @@ def job_approve(job: Job, user) -> bool:
     now = timezone.now()
     license_key = key_for_team(job.team, spent=quotas.key_month_seconds) or job.license_key
     with transaction.atomic():
-        limits.lock(job.team, job.created_by)
-        quotas.lock_key(license_key)
-        quotas.check(job.team, job.created_by, license_key, job.quota_seconds or 0.0, now, exclude=job.pk)
+        _take_unit_again(job, license_key, now)
         # Approved, it waits its turn behind the in-flight limits like a batch's row
         # (jobs.waiting: QUEUED with no due time), and is sent at once when there is room.
         ok = transition(job, S.QUEUED, f"Approved by {user.get_username()}", data={"approved_by": user.pk},
