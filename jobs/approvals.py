@@ -19,11 +19,10 @@ The status changes themselves (approve → QUEUED, reject → REJECTED) are
 from dataclasses import dataclass
 
 from accounts.models import Membership
+from accounts.permissions import MANAGERS
 
 from .models import Job
 from .quotas import estimate_seconds
-
-MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,9 @@ def policy_for(team, creator, actor=None) -> Policy:
            .values("role", "requires_approval", "team__approval_over_seconds").first())
     if row is None:
         return NO_APPROVAL
-    exempt = row["role"] in MANAGER_ROLES
+    exempt = row["role"] in MANAGERS
     if actor is not None and actor.pk != creator.pk:
-        exempt = Membership.objects.filter(team_id=team.pk, user_id=actor.pk, role__in=MANAGER_ROLES).exists()
+        exempt = Membership.objects.filter(team_id=team.pk, user_id=actor.pk, role__in=MANAGERS).exists()
     return Policy(over_seconds=row["team__approval_over_seconds"], member_flagged=row["requires_approval"],
                   exempt=exempt)
 
@@ -101,5 +100,5 @@ def waiting_count(team, cap: int = 100) -> int:
 
 def approvers(team) -> list[str]:
     """Names of the people who may approve (the team's owners and admins)."""
-    return list(Membership.objects.filter(team=team, role__in=MANAGER_ROLES).order_by("user__username")
+    return list(Membership.objects.filter(team=team, role__in=MANAGERS).order_by("user__username")
                 .values_list("user__username", flat=True))

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Profile
+from accounts.permissions import MANAGERS
 
 from .models import Job
 
@@ -145,7 +146,7 @@ def approval_needed(job_ids: list[int]) -> int:
         return 0
     team = jobs[0].team
     emails = sorted(set(
-        Membership.objects.filter(team=team, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN])
+        Membership.objects.filter(team=team, role__in=MANAGERS)
         .filter(Q(user__portal_profile__email_on_done=True) | Q(user__portal_profile__email_on_failed=True))
         .exclude(user__email="").values_list("user__email", flat=True)))
     if not emails:
@@ -174,7 +175,7 @@ def key_refused(key, team) -> int:
     refused one of the team's license keys. Returns how many were emailed; never raises."""
     from accounts.models import Membership
 
-    admins = (Membership.objects.filter(team=team, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN])
+    admins = (Membership.objects.filter(team=team, role__in=MANAGERS)
               .exclude(user__email="").values_list("user__email", flat=True))
     emails = sorted(set(admins))
     if not emails:
